@@ -1,0 +1,263 @@
+"""The :class:`Spectrum` type: frequencies, complex impedance, a mask and metadata.
+
+A spectrum is immutable: its arrays are read-only and every operation (sorting,
+masking, cropping) returns a new spectrum whose arrays stay aligned.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from ..errors import EisfitError, EisfitWarning
+
+__all__ = ["Spectrum"]
+
+
+def _readonly(a: np.ndarray) -> np.ndarray:
+    a = np.array(a, copy=True)
+    a.setflags(write=False)
+    return a
+
+
+class Spectrum:
+    """An impedance spectrum.
+
+    Parameters
+    ----------
+    freq : array_like
+        Frequencies in Hz (positive, finite).
+    Z : array_like
+        Complex impedance in Ω, convention Z = Z' + j Z'' (capacitive arcs have Z'' < 0).
+    mask : array_like of bool, optional
+        ``True`` for points to use in analyses. Defaults to all points.
+    meta : mapping, optional
+        Metadata (source file, index, cycle, temperature, ... and user fields).
+
+    Notes
+    -----
+    Points with non-finite values are dropped with an :class:`EisfitWarning`; duplicate
+    frequencies are kept but warned about. Nothing is changed silently.
+
+    Examples
+    --------
+    >>> import numpy as np, eisfit as ef
+    >>> s = ef.Spectrum([1e3, 1.0], [10 - 1j, 20 - 5j], meta={"cell": "A"})
+    >>> s.sorted().freq
+    array([1.e+00, 1.e+03])
+    """
+
+    __slots__ = ("_freq", "_Z", "_mask", "_meta")
+
+    def __init__(
+        self,
+        freq: Any,
+        Z: Any,
+        mask: Any = None,
+        meta: Mapping[str, Any] | None = None,
+        *,
+        _checked: bool = False,
+    ):
+        f = np.asarray(freq, dtype=float).ravel()
+        z = np.asarray(Z, dtype=complex).ravel()
+        if f.shape != z.shape:
+            raise EisfitError(
+                f"freq and Z must have the same length, got {f.size} and {z.size}"
+            )
+        m = np.ones(f.size, bool) if mask is None else np.asarray(mask, dtype=bool).ravel()
+        if m.shape != f.shape:
+            raise EisfitError(f"mask must have length {f.size}, got {m.size}")
+        if not _checked:
+            bad = ~(np.isfinite(f) & np.isfinite(z.real) & np.isfinite(z.imag))
+            if bad.any():
+                warnings.warn(
+                    f"dropped {int(bad.sum())} point(s) with non-finite frequency or impedance",
+                    EisfitWarning,
+                    stacklevel=2,
+                )
+                f, z, m = f[~bad], z[~bad], m[~bad]
+            nonpos = f <= 0
+            if nonpos.any():
+                warnings.warn(
+                    f"dropped {int(nonpos.sum())} point(s) with frequency <= 0 (DC rows?)",
+                    EisfitWarning,
+                    stacklevel=2,
+                )
+                f, z, m = f[~nonpos], z[~nonpos], m[~nonpos]
+            if f.size and np.unique(f).size != f.size:
+                warnings.warn(
+                    f"{f.size - np.unique(f).size} duplicate frequency value(s); kept as measured",
+                    EisfitWarning,
+                    stacklevel=2,
+                )
+        self._freq = _readonly(f)
+        self._Z = _readonly(z)
+        self._mask = _readonly(m)
+        self._meta = MappingProxyType(dict(meta or {}))
+
+    # -- construction helpers -------------------------------------------------------
+    @classmethod
+    def from_arrays(
+        cls,
+        freq: Any,
+        z_real: Any,
+        z_imag: Any,
+        *,
+        neg_imag: bool = False,
+        meta: Mapping[str, Any] | None = None,
+    ) -> "Spectrum":
+        """Build from real and imaginary parts; ``neg_imag=True`` if ``z_imag`` holds −Z''."""
+        zi = np.asarray(z_imag, dtype=float)
+        return cls(freq, np.asarray(z_real, float) + 1j * (-zi if neg_imag else zi), meta=meta)
+
+    @classmethod
+    def from_polar(
+        cls, freq: Any, modulus: Any, phase_deg: Any, *, meta: Mapping[str, Any] | None = None
+    ) -> "Spectrum":
+        """Build from |Z| and phase in degrees (phase of Z, negative for capacitive)."""
+        mod = np.asarray(modulus, float)
+        ph = np.deg2rad(np.asarray(phase_deg, float))
+        return cls(freq, mod * np.exp(1j * ph), meta=meta)
+
+    # -- data -----------------------------------------------------------------------
+    @property
+    def freq(self) -> np.ndarray:
+        """Frequencies (Hz), read-only."""
+        return self._freq
+
+    @property
+    def Z(self) -> np.ndarray:
+        """Complex impedance (Ω), read-only."""
+        return self._Z
+
+    @property
+    def mask(self) -> np.ndarray:
+        """Boolean mask, ``True`` = point used in analyses."""
+        return self._mask
+
+    @property
+    def meta(self) -> Mapping[str, Any]:
+        """Read-only metadata mapping."""
+        return self._meta
+
+    @property
+    def omega(self) -> np.ndarray:
+        return 2 * np.pi * self._freq
+
+    def __len__(self) -> int:
+        return self._freq.size
+
+    def active(self) -> tuple[np.ndarray, np.ndarray]:
+        """Frequencies and impedance of the unmasked points."""
+        return self._freq[self._mask], self._Z[self._mask]
+
+    # -- derived spectra ------------------------------------------------------------
+    def _new(self, idx: Any = slice(None), mask: Any = None, meta: Mapping | None = None):
+        m = self._mask[idx] if mask is None else mask
+        return Spectrum(
+            self._freq[idx], self._Z[idx], m, self._meta if meta is None else meta, _checked=True
+        )
+
+    def sorted(self, descending: bool = False) -> "Spectrum":
+        """Spectrum ordered by frequency (ascending by default), arrays kept aligned."""
+        order = np.argsort(self._freq, kind="stable")
+        return self._new(order[::-1] if descending else order)
+
+    def with_mask(self, mask: Any) -> "Spectrum":
+        """Replace the mask (``True`` = use)."""
+        m = np.asarray(mask, bool)
+        if m.shape != self._freq.shape:
+            raise EisfitError(f"mask must have length {len(self)}, got {m.size}")
+        return self._new(mask=m)
+
+    def masked(self, where: Any) -> "Spectrum":
+        """Mask out (exclude) the points where ``where`` is True, keeping earlier exclusions."""
+        w = np.asarray(where, bool)
+        if w.shape != self._freq.shape:
+            raise EisfitError(f"mask must have length {len(self)}, got {w.size}")
+        return self._new(mask=self._mask & ~w)
+
+    def crop(self, fmin: float | None = None, fmax: float | None = None) -> "Spectrum":
+        """Drop the points outside ``[fmin, fmax]`` (Hz)."""
+        keep = np.ones(len(self), bool)
+        if fmin is not None:
+            keep &= self._freq >= fmin
+        if fmax is not None:
+            keep &= self._freq <= fmax
+        return self._new(np.flatnonzero(keep))
+
+    def capacitive_only(self) -> "Spectrum":
+        """Mask out inductive points (Z'' > 0)."""
+        return self.masked(self._Z.imag > 0)
+
+    def with_meta(self, **fields: Any) -> "Spectrum":
+        """A copy with metadata fields added or replaced."""
+        return self._new(meta={**self._meta, **fields})
+
+    # -- interop --------------------------------------------------------------------
+    def to_frame(self):
+        """A pandas DataFrame with columns freq, z_real, z_imag, mask."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            {
+                "freq": self._freq,
+                "z_real": self._Z.real,
+                "z_imag": self._Z.imag,
+                "mask": self._mask,
+            }
+        )
+
+    @classmethod
+    def from_frame(
+        cls,
+        df: Any,
+        freq: str = "freq",
+        z_real: str = "z_real",
+        z_imag: str = "z_imag",
+        *,
+        neg_imag: bool = False,
+        meta: Mapping[str, Any] | None = None,
+    ) -> "Spectrum":
+        """Build from a DataFrame with the named columns (``neg_imag`` if it holds −Z'')."""
+        missing = [c for c in (freq, z_real, z_imag) if c not in df.columns]
+        if missing:
+            raise EisfitError(f"columns not found: {missing}; have {list(df.columns)}")
+        s = cls.from_arrays(df[freq], df[z_real], df[z_imag], neg_imag=neg_imag, meta=meta)
+        if "mask" in df.columns and len(df) == len(s):
+            s = s.with_mask(df["mask"].to_numpy(bool))
+        return s
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Spectrum):
+            return NotImplemented
+        return (
+            np.array_equal(self._freq, other._freq)
+            and np.array_equal(self._Z, other._Z)
+            and np.array_equal(self._mask, other._mask)
+            and dict(self._meta) == dict(other._meta)
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __reduce__(self):
+        return (_rebuild, (self._freq, self._Z, self._mask, dict(self._meta)))
+
+    def __repr__(self) -> str:
+        n = len(self)
+        if n == 0:
+            return "Spectrum(0 points)"
+        src = self._meta.get("source")
+        extra = f", source={src!r}" if src else ""
+        return (
+            f"Spectrum({n} points, {self._freq.min():.3g}–{self._freq.max():.3g} Hz, "
+            f"{int(self._mask.sum())} active{extra})"
+        )
+
+
+def _rebuild(freq, Z, mask, meta):
+    return Spectrum(freq, Z, mask, meta, _checked=True)

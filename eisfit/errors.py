@@ -1,0 +1,81 @@
+"""Exception and warning hierarchy.
+
+Every error eisfit raises on purpose derives from :class:`EisfitError` *and* from the
+builtin that best describes it, so ``except ValueError`` keeps working for callers
+that do not know eisfit. All errors are picklable (they travel back from worker
+processes in a batch run).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "EisfitError",
+    "CircuitSyntaxError",
+    "CircuitError",
+    "ReaderError",
+    "FitError",
+    "EisfitWarning",
+]
+
+
+class EisfitError(Exception):
+    """Root of all eisfit errors."""
+
+
+class CircuitError(EisfitError, ValueError):
+    """A circuit that is well formed text but not a valid circuit (e.g. duplicate labels)."""
+
+
+class CircuitSyntaxError(EisfitError, ValueError):
+    """Circuit text that cannot be parsed.
+
+    The message shows the text with a caret under the offending position.
+    """
+
+    def __init__(self, reason: str, text: str = "", pos: int | None = None):
+        self.reason = reason
+        self.text = text
+        self.pos = pos
+        super().__init__(self._format())
+
+    def _format(self) -> str:
+        if not self.text or self.pos is None:
+            return self.reason
+        return f"{self.reason}\n    {self.text}\n    {' ' * self.pos}^"
+
+    def __reduce__(self):
+        return (type(self), (self.reason, self.text, self.pos))
+
+
+class ReaderError(EisfitError, ValueError):
+    """A file that cannot be read as an impedance spectrum.
+
+    Carries the path, and where known the 1-based line number, so that the message
+    tells the user exactly where to look.
+    """
+
+    def __init__(self, reason: str, path: object = None, line: int | None = None):
+        self.reason = reason
+        self.path = None if path is None else str(path)
+        self.line = line
+        super().__init__(self._format())
+
+    def _format(self) -> str:
+        where = ""
+        if self.path is not None:
+            where = f"{self.path}"
+            if self.line is not None:
+                where += f", line {self.line}"
+            where += ": "
+        return where + self.reason
+
+    def __reduce__(self):
+        return (type(self), (self.reason, self.path, self.line))
+
+
+class FitError(EisfitError, ValueError):
+    """Invalid fit request (unknown parameter names, inconsistent bounds, ...)."""
+
+
+class EisfitWarning(UserWarning):
+    """Soft problems: data repaired, fit questionable, ... Never printed, always warned."""
