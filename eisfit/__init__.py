@@ -53,9 +53,9 @@ _LAZY = {
     "from_cdc": ("eisfit.circuit", "from_cdc"),
     "ELEMENTS": ("eisfit.circuit", "ELEMENTS"),
     # fitting
-    "fit": ("eisfit.fit", "fit"),
-    "FitResult": ("eisfit.fit", "FitResult"),
-    "simulate": ("eisfit.fit", "simulate"),
+    "fit": ("eisfit.fitting", "fit"),
+    "FitResult": ("eisfit.fitting", "FitResult"),
+    "simulate": ("eisfit.fitting", "simulate"),
     # readers and validation
     "read": ("eisfit.data.readers", "read"),
     "kk": ("eisfit.validate.kk", "kk"),

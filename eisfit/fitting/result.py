@@ -1,0 +1,321 @@
+"""The immutable :class:`FitResult`: values, uncertainties, statistics, report, tables, JSON."""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["FitResult", "Derived"]
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A quantity derived from fitted parameters (τ, peak frequency, Brug capacitance …)."""
+
+    element: str
+    quantity: str
+    value: float
+    stderr: float
+    unit: str
+
+
+@dataclass(frozen=True, eq=False)
+class FitResult:
+    """Result of :func:`eisfit.fit`. Immutable; mappings are returned as fresh dicts.
+
+    Attributes
+    ----------
+    values, stderr : dict
+        Parameter name → fitted value / standard error (0 for fixed parameters).
+    ci : dict
+        Parameter name → (low, high), 95 % confidence interval (log-normal for positive
+        parameters, symmetric for exponents).
+    success : bool
+        False if the optimiser did not converge or the residuals are far above the
+        noise level of the data; ``message`` says why.
+    """
+
+    circuit: Any
+    parameter_names: tuple[str, ...]
+    _values: tuple[float, ...]
+    _stderr: tuple[float, ...]
+    _ci: tuple[tuple[float, float], ...]
+    covariance: np.ndarray
+    free: tuple[str, ...]
+    fixed: tuple[str, ...]
+    ties: tuple[tuple[str, str], ...]
+    at_bound: frozenset[str]
+    chi2: float
+    dof: int
+    n_points: int
+    aic: float
+    bic: float
+    freq: np.ndarray
+    Z: np.ndarray
+    Z_fit: np.ndarray
+    residuals: np.ndarray
+    weight: str
+    success: bool
+    message: str
+    noise_ratio: float
+    nfev: int
+    n_starts: int
+    units: tuple[tuple[str, str], ...]
+    init: tuple[float, ...]
+    derived: tuple[Derived, ...] = ()
+    warnings: tuple[str, ...] = ()
+    meta: tuple[tuple[str, Any], ...] = field(default=())
+
+    # -- mappings -----------------------------------------------------------------
+    @property
+    def values(self) -> dict[str, float]:
+        return dict(zip(self.parameter_names, self._values))
+
+    @property
+    def stderr(self) -> dict[str, float]:
+        return dict(zip(self.parameter_names, self._stderr))
+
+    @property
+    def ci(self) -> dict[str, tuple[float, float]]:
+        return dict(zip(self.parameter_names, self._ci))
+
+    @property
+    def initial_values(self) -> dict[str, float]:
+        return dict(zip(self.parameter_names, self.init))
+
+    @property
+    def unit(self) -> dict[str, str]:
+        return dict(self.units)
+
+    @property
+    def n_params(self) -> int:
+        return len(self.free)
+
+    @property
+    def chi2_red(self) -> float:
+        return self.chi2 / self.dof if self.dof > 0 else float("nan")
+
+    @property
+    def correlation(self) -> np.ndarray:
+        """Correlation matrix (order of ``parameter_names``; zero rows for fixed ones)."""
+        d = np.sqrt(np.clip(np.diag(self.covariance), 0, None))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            c = self.covariance / np.outer(d, d)
+        c[~np.isfinite(c)] = 0.0
+        return c
+
+    def __getitem__(self, name: str) -> float:
+        return self.values[name]
+
+    # -- tables -------------------------------------------------------------------
+    def to_frame(self):
+        """One row per parameter: value, stderr, ci_low, ci_high, unit, status, at_bound."""
+        import pandas as pd
+
+        ties = dict(self.ties)
+        status = [
+            "fixed" if n in self.fixed else f"tied to {ties[n]}" if n in ties else "free"
+            for n in self.parameter_names
+        ]
+        return pd.DataFrame(
+            {
+                "parameter": list(self.parameter_names),
+                "value": self._values,
+                "stderr": self._stderr,
+                "ci_low": [c[0] for c in self._ci],
+                "ci_high": [c[1] for c in self._ci],
+                "unit": [self.unit.get(n, "") for n in self.parameter_names],
+                "status": status,
+                "at_bound": [n in self.at_bound for n in self.parameter_names],
+            }
+        )
+
+    def derived_frame(self):
+        import pandas as pd
+
+        return pd.DataFrame([d.__dict__ for d in self.derived])
+
+    # -- text ---------------------------------------------------------------------
+    def _rows(self):
+        ties = dict(self.ties)
+        for n, v, s, (lo, hi) in zip(self.parameter_names, self._values, self._stderr, self._ci):
+            rel = f"{100 * s / abs(v):.2g} %" if v and np.isfinite(s) and n in self.free else ""
+            note = []
+            if n in self.fixed:
+                note.append("fixed")
+            if n in ties:
+                note.append(f"= {ties[n]}")
+            if n in self.at_bound:
+                note.append("AT BOUND")
+            yield n, v, s, lo, hi, rel, self.unit.get(n, ""), ", ".join(note)
+
+    def report(self) -> str:
+        """A plain-text report (what a fit report in a lab notebook should say)."""
+        lines = [
+            f"circuit      {self.circuit}",
+            f"status       {'success' if self.success else 'FAILED'}: {self.message}",
+            f"points       {self.n_points // 2} frequencies, {self.n_params} free parameters, "
+            f"weight={self.weight}",
+            f"chi2         {self.chi2:.4g}  (reduced {self.chi2_red:.4g}),  "
+            f"residual/noise {self.noise_ratio:.3g}",
+            f"AIC / BIC    {self.aic:.2f} / {self.bic:.2f}",
+            "",
+            f"{'parameter':<12}{'value':>12}{'stderr':>11}{'rel':>9}   {'95 % CI':<25} unit",
+        ]
+        for n, v, s, lo, hi, rel, unit, note in self._rows():
+            ci = f"[{lo:.4g}, {hi:.4g}]" if n in self.free else ""
+            lines.append(
+                f"{n:<12}{v:>12.5g}{s:>11.3g}{rel:>9}   {ci:<25} {unit} {note}".rstrip()
+            )
+        if self.derived:
+            lines += ["", f"{'element':<14}{'quantity':<10}{'value':>12}{'stderr':>11}  unit"]
+            for d in self.derived:
+                lines.append(f"{d.element:<14}{d.quantity:<10}{d.value:>12.5g}{d.stderr:>11.3g}  {d.unit}")
+        for w in self.warnings:
+            lines.append(f"warning: {w}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        state = "success" if self.success else "FAILED"
+        return f"<FitResult {self.circuit} {state}, chi2_red={self.chi2_red:.3g}>"
+
+    def _repr_html_(self) -> str:
+        e = html.escape
+        colour = "#1a7f37" if self.success else "#b42318"
+        rows = "".join(
+            f"<tr><td>{e(n)}</td><td>{v:.5g}</td><td>{s:.3g}</td><td>{e(rel)}</td>"
+            f"<td>{f'[{lo:.4g}, {hi:.4g}]' if n in self.free else ''}</td><td>{e(unit)}</td>"
+            f"<td>{e(note)}</td></tr>"
+            for n, v, s, lo, hi, rel, unit, note in self._rows()
+        )
+        warn = "".join(f"<li>{e(w)}</li>" for w in self.warnings)
+        return (
+            f"<div><b>{e(str(self.circuit))}</b> — "
+            f"<span style='color:{colour}'>{'success' if self.success else 'FAILED'}</span>: "
+            f"{e(self.message)}<br>χ²<sub>red</sub> = {self.chi2_red:.4g}, residual/noise = "
+            f"{self.noise_ratio:.3g}, AIC = {self.aic:.2f}, BIC = {self.bic:.2f}"
+            f"<table><tr><th>parameter</th><th>value</th><th>stderr</th><th>rel</th>"
+            f"<th>95 % CI</th><th>unit</th><th></th></tr>{rows}</table>"
+            f"{'<ul>' + warn + '</ul>' if warn else ''}</div>"
+        )
+
+    # -- JSON ---------------------------------------------------------------------
+    def to_json(self) -> str:
+        """JSON text from which :meth:`from_json` rebuilds an equal result."""
+
+        def cplx(a):
+            return [np.asarray(a).real.tolist(), np.asarray(a).imag.tolist()]
+
+        d = {
+            "eisfit_fit_result": 1,
+            "circuit": str(self.circuit),
+            "parameter_names": list(self.parameter_names),
+            "values": list(self._values),
+            "stderr": [_num(s) for s in self._stderr],
+            "ci": [[_num(a), _num(b)] for a, b in self._ci],
+            "covariance": [[_num(v) for v in row] for row in np.asarray(self.covariance)],
+            "free": list(self.free),
+            "fixed": list(self.fixed),
+            "ties": [list(t) for t in self.ties],
+            "at_bound": sorted(self.at_bound),
+            "chi2": self.chi2,
+            "dof": self.dof,
+            "n_points": self.n_points,
+            "aic": self.aic,
+            "bic": self.bic,
+            "freq": np.asarray(self.freq).tolist(),
+            "Z": cplx(self.Z),
+            "Z_fit": cplx(self.Z_fit),
+            "residuals": cplx(self.residuals),
+            "weight": self.weight,
+            "success": self.success,
+            "message": self.message,
+            "noise_ratio": _num(self.noise_ratio),
+            "nfev": self.nfev,
+            "n_starts": self.n_starts,
+            "units": [list(u) for u in self.units],
+            "init": list(self.init),
+            "derived": [d.__dict__ for d in self.derived],
+            "warnings": list(self.warnings),
+            "meta": {k: v for k, v in self.meta if _jsonable(v)},
+        }
+        return json.dumps(d, allow_nan=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> "FitResult":
+        from ..circuit import parse
+
+        d = json.loads(text)
+        if d.get("eisfit_fit_result") != 1:
+            raise ValueError("not an eisfit FitResult JSON document")
+
+        def cplx(p):
+            return np.asarray(p[0]) + 1j * np.asarray(p[1])
+
+        f = _unnum
+        return cls(
+            circuit=parse(d["circuit"]),
+            parameter_names=tuple(d["parameter_names"]),
+            _values=tuple(d["values"]),
+            _stderr=tuple(f(s) for s in d["stderr"]),
+            _ci=tuple((f(a), f(b)) for a, b in d["ci"]),
+            covariance=np.array([[f(v) for v in row] for row in d["covariance"]], float).reshape(
+                len(d["parameter_names"]), len(d["parameter_names"])
+            ),
+            free=tuple(d["free"]),
+            fixed=tuple(d["fixed"]),
+            ties=tuple(tuple(t) for t in d["ties"]),
+            at_bound=frozenset(d["at_bound"]),
+            chi2=d["chi2"],
+            dof=d["dof"],
+            n_points=d["n_points"],
+            aic=d["aic"],
+            bic=d["bic"],
+            freq=np.asarray(d["freq"], float),
+            Z=cplx(d["Z"]),
+            Z_fit=cplx(d["Z_fit"]),
+            residuals=cplx(d["residuals"]),
+            weight=d["weight"],
+            success=d["success"],
+            message=d["message"],
+            noise_ratio=f(d["noise_ratio"]),
+            nfev=d["nfev"],
+            n_starts=d["n_starts"],
+            units=tuple(tuple(u) for u in d["units"]),
+            init=tuple(d["init"]),
+            derived=tuple(Derived(**{**x, "stderr": f(x["stderr"]), "value": f(x["value"])}) for x in d["derived"]),
+            warnings=tuple(d["warnings"]),
+            meta=tuple(d["meta"].items()),
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, FitResult):
+            return NotImplemented
+        return json.loads(self.to_json()) == json.loads(other.to_json())
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _num(v: float):
+    v = float(v)
+    if np.isnan(v):
+        return "nan"
+    if np.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    return v
+
+
+def _unnum(v) -> float:
+    return float(v)
+
+
+def _jsonable(v: Any) -> bool:
+    try:
+        json.dumps(v, allow_nan=False)
+        return True
+    except (TypeError, ValueError):
+        return False
