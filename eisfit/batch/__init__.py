@@ -1,0 +1,50 @@
+"""Batch analysis: a folder of spectra in, parameter tables and resistance growth out.
+
+>>> import eisfit as ef                                        # doctest: +SKIP
+>>> res = ef.batch.run("cells/", model="R0 - (R1 | Q1) - (R2 | Q2)",
+...                    pattern="{cell}_cycle{cycle:d}", out="eisfit-out")
+>>> res.growth.head()
+
+Modules: :mod:`~.discover` (finding files, content hashes), :mod:`~.metadata`
+(file-name patterns, sidecar tables), :mod:`~.models` (model per state, arc order),
+:mod:`~.worker` (the fit task), :mod:`~.execute` (local processes, Dask),
+:mod:`~.cache` (atomic writes, incremental cache), :mod:`~.tables`,
+:mod:`~.growth`, :mod:`~.report`, :mod:`~.core` (:func:`run`).
+"""
+
+from __future__ import annotations
+
+from .core import BatchResult, run, write_outputs
+from .discover import discover, file_hash
+from .growth import growth, line_fit
+from .metadata import FilenamePattern, load_sidecar
+from .models import ModelPlan
+
+__all__ = [
+    "run",
+    "BatchResult",
+    "write_outputs",
+    "discover",
+    "file_hash",
+    "growth",
+    "line_fit",
+    "FilenamePattern",
+    "load_sidecar",
+    "ModelPlan",
+    "example_folder",
+]
+
+
+def example_folder():
+    """Path of the bundled example (real coin-cell spectra over cycling) and its sidecar.
+
+    Returns
+    -------
+    tuple of Path
+        ``(folder, sidecar_table)``.
+    """
+    from importlib.resources import files
+    from pathlib import Path
+
+    root = Path(str(files("eisfit") / "_examples"))
+    return root / "zhang2020", root / "zhang2020_cells.csv"

@@ -1,0 +1,126 @@
+"""Finding spectrum files and fingerprinting their content.
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> d = pathlib.Path(tempfile.mkdtemp())
+>>> for n in ("b_cycle10.csv", "b_cycle2.csv", ".hidden.csv"):
+...     _ = (d / n).write_text("1,2,3\\n")
+>>> [p.name for p in discover(d)]
+['b_cycle2.csv', 'b_cycle10.csv']
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+from ..errors import EisfitError
+
+__all__ = ["discover", "file_hash", "natural_key", "relative_name"]
+
+_CHUNK = 1 << 20
+
+
+def natural_key(text: str) -> tuple:
+    """Sort key that orders embedded numbers numerically (``cycle2`` < ``cycle10``)."""
+    parts = re.split(r"(\d+)", str(text))
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p.lower()) for p in parts if p)
+
+
+def file_hash(path: str | os.PathLike) -> str:
+    """BLAKE2b content hash (hex, 32 characters) of a file, read in 1 MiB chunks."""
+    h = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _is_hidden(rel: Path) -> bool:
+    return any(part.startswith((".", "__")) for part in rel.parts)
+
+
+def discover(
+    paths: str | os.PathLike | Iterable[str | os.PathLike],
+    *,
+    glob: str = "*",
+    recursive: bool = True,
+    exclude: Iterable[str | os.PathLike] = (),
+) -> list[Path]:
+    """Files to analyse, in natural order.
+
+    Parameters
+    ----------
+    paths : path or iterable of paths
+        Folders (searched) and/or files (taken as given).
+    glob : str
+        Pattern file names in folders must match (e.g. ``"*.mpt"``); applied to the
+        path relative to the folder when it contains ``/``.
+    recursive : bool
+        Search sub-folders.
+    exclude : iterable of paths
+        Files or folders to leave out (the output folder, a sidecar table, ...).
+
+    Returns
+    -------
+    list of Path
+        Hidden files and folders (names starting with ``.`` or ``__``) are skipped.
+
+    Raises
+    ------
+    EisfitError
+        A given path does not exist.
+    """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    excluded = {Path(p).resolve() for p in exclude}
+
+    def is_excluded(p: Path) -> bool:
+        r = p.resolve()
+        return r in excluded or any(e in r.parents for e in excluded)
+
+    found: list[Path] = []
+    seen: set[Path] = set()
+    for root in map(Path, paths):
+        if not root.exists():
+            raise EisfitError(f"no such file or folder: {root}")
+        if root.is_file():
+            cand = [root]
+        else:
+            it = root.rglob("*") if recursive else root.glob("*")
+            cand = []
+            for p in it:
+                rel = p.relative_to(root)
+                if _is_hidden(rel) or not p.is_file() or is_excluded(p):
+                    continue
+                target = rel.as_posix() if "/" in glob else p.name
+                if not Path(target).match(glob) and not _fnmatch(target, glob):
+                    continue
+                cand.append(p)
+            cand.sort(key=lambda p: natural_key(p.relative_to(root).as_posix()))
+        for p in cand:
+            r = p.resolve()
+            if r not in seen:
+                seen.add(r)
+                found.append(p)
+    return found
+
+
+def _fnmatch(name: str, pattern: str) -> bool:
+    import fnmatch
+
+    return fnmatch.fnmatch(name, pattern)
+
+
+def relative_name(path: Path, roots: Iterable[Path]) -> str:
+    """``path`` relative to the first of ``roots`` that contains it (POSIX form)."""
+    rp = Path(path).resolve()
+    for root in roots:
+        rr = Path(root).resolve()
+        if rr.is_dir() and (rr == rp.parent or rr in rp.parents):
+            return rp.relative_to(rr).as_posix()
+    return Path(path).name
