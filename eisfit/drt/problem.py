@@ -1,0 +1,151 @@
+"""Assembly of the weighted, real-stacked DRT least-squares problem.
+
+Variables, in order: R∞, ω_max·L (if ``inductance``), 1/(C·ω_min) (if
+``series_capacitance``), then γ at the τ nodes. Scaling the L and C variables by the
+frequency range keeps all columns of comparable size, so one penalty scale and one
+λ grid suit every spectrum.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import EisfitError
+from .kernels import derivative_matrix, kernel_matrix, tau_grid
+
+__all__ = ["WEIGHTS", "weights_for", "DRTProblem", "build_problem"]
+
+WEIGHTS = ("modulus", "unit", "proportional")
+
+
+def weights_for(Z: np.ndarray, weight: str | None = "modulus", sigma=None) -> tuple:
+    """Per-point weights ``(w_re, w_im)``: the residual is multiplied by them.
+
+    Parameters
+    ----------
+    Z : numpy.ndarray
+        Measured impedance.
+    weight : {"modulus", "unit", "proportional"}
+        ``"modulus"``: residual / |Z| (default); ``"unit"``: no weighting;
+        ``"proportional"``: real residual / |Z'|, imaginary residual / |Z''|.
+    sigma : array_like, optional
+        Standard deviations; overrides ``weight``. Real → same for both parts; complex →
+        ``sigma.real`` for Z', ``sigma.imag`` for Z''.
+    """
+    if sigma is not None:
+        s = np.asarray(sigma)
+        if s.ndim == 0:
+            s = np.full(Z.shape, s.item())
+        if s.shape != Z.shape:
+            raise EisfitError(f"sigma must have {Z.size} values, got {s.size}")
+        if np.iscomplexobj(s):
+            sr, si = s.real.astype(float), s.imag.astype(float)
+        else:
+            sr = si = s.astype(float)
+        if np.any(sr <= 0) or np.any(si <= 0) or not np.all(np.isfinite(sr + si)):
+            raise EisfitError("sigma must be positive and finite")
+        return 1.0 / sr, 1.0 / si
+    if weight == "modulus":
+        w = 1.0 / np.maximum(np.abs(Z), np.finfo(float).tiny)
+        return w, w
+    if weight in ("unit", None):
+        one = np.ones(Z.shape)
+        return one, one
+    if weight == "proportional":
+        floor = 1e-3 * np.abs(Z) + np.finfo(float).tiny
+        return 1.0 / np.maximum(np.abs(Z.real), floor), 1.0 / np.maximum(np.abs(Z.imag), floor)
+    raise EisfitError(f"unknown weight {weight!r}; use one of {WEIGHTS} or pass sigma")
+
+
+@dataclass(frozen=True)
+class DRTProblem:
+    """Everything the solvers and criteria need (arrays are not copied; do not mutate)."""
+
+    freq: np.ndarray
+    Z: np.ndarray
+    tau: np.ndarray
+    h: float
+    K: np.ndarray  # complex design matrix (n, m_total), unweighted
+    A: np.ndarray  # weighted real design matrix (2n, m_total)
+    b: np.ndarray  # weighted real data (2n,)
+    H: np.ndarray  # AᵀA
+    g: np.ndarray  # Aᵀb
+    P: np.ndarray  # penalty (normalised to trace(H_γγ))
+    n_extra: int  # number of non-γ variables in front
+    names: tuple  # names of the non-γ variables
+    col_scale: np.ndarray  # physical value = x * col_scale
+    w_re: np.ndarray
+    w_im: np.ndarray
+
+    @property
+    def n_data(self) -> int:
+        return self.b.size
+
+
+def build_problem(
+    freq: np.ndarray,
+    Z: np.ndarray,
+    *,
+    weight: str | None = "modulus",
+    sigma=None,
+    ppd: float = 10.0,
+    extend: float = 1.0,
+    inductance: bool = True,
+    series_capacitance: bool = False,
+    order: int = 2,
+) -> DRTProblem:
+    """Build the DRT problem for the (already windowed) data."""
+    freq = np.asarray(freq, float)
+    Z = np.asarray(Z, complex)
+    if freq.size < 4:
+        raise EisfitError(f"DRT needs at least 4 points, got {freq.size}")
+    if order not in (0, 1, 2):
+        raise EisfitError(f"penalty order must be 0, 1 or 2, got {order}")
+    tau, h = tau_grid(freq, ppd=ppd, extend=extend)
+    w = 2 * np.pi * freq
+    cols, names, scales = [np.ones(freq.size, complex)], ["R_inf"], [1.0]
+    if inductance:
+        wmax = float(w.max())
+        cols.append(1j * w / wmax)
+        names.append("L")
+        scales.append(1.0 / wmax)
+    if series_capacitance:
+        wmin = float(w.min())
+        cols.append(-1j * wmin / w)
+        names.append("C_inv")
+        scales.append(wmin)
+    Kg = kernel_matrix(freq, tau, h)
+    K = np.column_stack(cols + [Kg])
+    w_re, w_im = weights_for(Z, weight, sigma)
+    A = np.vstack([K.real * w_re[:, None], K.imag * w_im[:, None]])
+    b = np.concatenate([Z.real * w_re, Z.imag * w_im])
+    H = A.T @ A
+    g = A.T @ b
+    ne = len(names)
+    m = tau.size
+    D = derivative_matrix(m, order, h)
+    Pg = D.T @ D
+    Pg = Pg / np.trace(Pg) + 1e-6 * np.eye(m) / m
+    Pg *= np.trace(H[ne:, ne:])
+    P = np.zeros((ne + m, ne + m))
+    P[ne:, ne:] = Pg
+    scales_arr = np.concatenate([np.asarray(scales), np.ones(m)])
+    return DRTProblem(
+        freq=freq,
+        Z=Z,
+        tau=tau,
+        h=h,
+        K=K,
+        A=A,
+        b=b,
+        H=H,
+        g=g,
+        P=P,
+        n_extra=ne,
+        names=tuple(names),
+        col_scale=scales_arr,
+        w_re=w_re,
+        w_im=w_im,
+    )
