@@ -17,6 +17,25 @@ from .nodes import Circuit, Element, Parallel, Series
 __all__ = ["CompiledCircuit"]
 
 
+def _y_r(ctx, r):
+    return 1.0 / r, (-1.0 / (r * r),)
+
+
+def _y_c(ctx, c):
+    y = ctx.jw * c
+    return y, (ctx.jw,)
+
+
+def _y_q(ctx, q, n):
+    e = np.exp(n * ctx.ln_jw)
+    y = q * e
+    return y, (e, y * ctx.ln_jw)
+
+
+#: admittance Y and dY/dθ of elements that are cheaper in admittance form
+_ADMITTANCE = {"R": _y_r, "C": _y_c, "Q": _y_q}
+
+
 class CompiledCircuit:
     """Fast evaluator of a circuit.
 
@@ -83,14 +102,28 @@ class CompiledCircuit:
 
             return parallel, pos
 
+        # children with a simple admittance (R, C, Q) skip the 1/Z round trip
+        adm = [_ADMITTANCE.get(c.kind) if isinstance(c, Element) else None for c in node.children]
+        parts = list(zip(fns, bounds, adm))
+
         def parallel_jac(theta, ctx, J):
-            zs = [f(theta, ctx, J) for f in fns]
-            ys = [1.0 / z for z in zs]
-            y = ys[0]
-            for yi in ys[1:]:
+            y = 0.0
+            direct = []
+            nested = []
+            for fn, (a, b), ad in parts:
+                if ad is not None:
+                    yi, dys = ad(ctx, *theta[a:b])
+                    direct.append((a, dys))
+                else:
+                    yi = 1.0 / fn(theta, ctx, J)
+                    nested.append((a, b, yi))
                 y = y + yi
             z = 1.0 / y
-            for (a, b), yi in zip(bounds, ys):
+            z2 = z * z
+            for a, dys in direct:
+                for k, dy in enumerate(dys):
+                    J[a + k] = -z2 * dy
+            for a, b, yi in nested:
                 if b > a:
                     s = z * yi
                     J[a:b] *= s * s

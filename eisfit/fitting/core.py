@@ -25,6 +25,8 @@ __all__ = ["fit", "simulate", "NOISE_RATIO_LIMIT", "NOISE_FLOOR"]
 NOISE_RATIO_LIMIT = 2.5
 #: … unless that RMS is below this floor (0.2 %, typical instrument accuracy).
 NOISE_FLOOR = 2e-3
+#: Above this multiple of the noise level the multi-start tries other starting points.
+RETRY_RATIO = 1.3
 
 
 def _as_circuit(circuit: Any) -> tuple[Circuit, Mapping[str, tuple[float, float]]]:
@@ -165,6 +167,7 @@ def fit(
     fun = _objective(compiled, setup, f, Z, w_re, w_im)
     xlo, xhi = setup.x_bounds()
     limit = max(NOISE_RATIO_LIMIT * feat.ref_rms, NOISE_FLOOR)
+    good_enough = max(RETRY_RATIO * feat.ref_rms, NOISE_FLOOR / 2)
 
     def quality(res) -> float:
         th = setup.theta(res.x)
@@ -173,14 +176,14 @@ def fit(
     best = levenberg_marquardt(fun, setup.to_x(guesses[0]), xlo, xhi, max_nfev=max_nfev)
     n_starts = 1
     nfev = best.nfev
-    if (quality(best) > limit or not best.converged) and len(guesses) > 1 and multistart > 1:
+    if (quality(best) > good_enough or not best.converged) and len(guesses) > 1 and multistart > 1:
         trials = [best]
         for g in guesses[1:multistart]:
             t = levenberg_marquardt(fun, setup.to_x(g), xlo, xhi, max_nfev=60)
             trials.append(t)
             n_starts += 1
             nfev += t.nfev
-            if quality(t) <= limit:
+            if quality(t) <= good_enough:
                 break
         cand = min(trials, key=lambda t: t.cost)
         if cand is not best:
