@@ -1,0 +1,37 @@
+"""Metrohm Autolab NOVA ASCII exports of FRA/impedance data.
+
+NOVA writes a header such as ``Index;Frequency (Hz);Z' (Ω);-Z'' (Ω);Z (Ω);-Phase (°);Time (s)``
+(semicolon-, tab- or comma-separated, decimal point or comma), optionally with
+``Potential (AC) (V)``/``Current (AC) (A)`` columns; several spectra of one export are split by
+sweep restarts. (impedance.py's ``exampleDataAutolab.txt`` is in fact the legacy ``Z60W``
+layout and is read by the ``zplot`` reader.)
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from ...errors import ReaderError
+from ..spectrum import Spectrum
+from . import table
+from ._common import decode, head_text, looks_binary, read_bytes
+
+FORMAT = "autolab"
+EXTENSIONS = (".txt", ".csv")
+_HDR = re.compile(r"Frequency \(Hz\)\s*[;\t,]\s*Z' \((Ω|Ohm|ohm)\)\s*[;\t,]\s*-Z'' \(", re.I)
+
+
+def sniff(head: str | bytes, path: Any = None) -> float:
+    """Score that ``head`` is a NOVA impedance export."""
+    text = head_text(head)
+    return 0.8 if _HDR.search(text[:2000]) else 0.0
+
+
+def read(path: str | Path, *, sign_fix: str = "keep", **options: Any) -> list[Spectrum]:
+    """Read a NOVA ASCII impedance export."""
+    raw = read_bytes(path)
+    if looks_binary(raw):
+        raise ReaderError("binary content, expected a NOVA text export", path, 1)
+    return table.read_text(path, decode(raw), FORMAT, sign_fix=sign_fix, **options)

@@ -1,0 +1,96 @@
+"""BioLogic EC-Lab text export (``.mpt``, "EC-Lab ASCII FILE").
+
+Layout: a header whose second line says ``Nb header lines : N``; line ``N`` holds the
+tab-separated column names (``freq/Hz``, ``Re(Z)/Ohm``, ``-Im(Z)/Ohm``, ...); data follow.
+Numbers may use a decimal comma (European locales). Several spectra in one file are
+split by ``loop``/``z cycle``/``cycle number`` or, failing those, by sweep restarts.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from ...errors import ReaderError
+from ..spectrum import Spectrum
+from ._common import (
+    build_spectra,
+    decode,
+    detect_roles,
+    head_text,
+    looks_binary,
+    parse_block,
+    read_bytes,
+    require_impedance,
+)
+
+FORMAT = "biologic-mpt"
+EXTENSIONS = (".mpt", ".txt")
+
+_NHEAD = re.compile(r"^\s*Nb header lines\s*:\s*(\d+)", re.I | re.M)
+
+
+def sniff(head: str | bytes, path: Any = None) -> float:
+    """Score 0–1 that ``head`` is an EC-Lab text export."""
+    text = head_text(head)
+    if text.lstrip("\ufeff").startswith("EC-Lab ASCII FILE"):
+        return 1.0
+    return 0.0
+
+
+def _header_meta(lines: list[str]) -> dict[str, Any]:
+    meta: dict[str, Any] = {}
+    if len(lines) > 3:
+        tech = lines[3].strip()
+        if tech:
+            meta["technique"] = tech
+            low = tech.lower()
+            if "impedance" in low:
+                meta["control"] = "galvanostatic" if low.startswith("galvano") else "potentiostatic"
+    for ln in lines:
+        if ":" not in ln:
+            continue
+        key, _, val = ln.partition(":")
+        key, val = key.strip().lower(), val.strip()
+        if key == "acquisition started on" and val:
+            meta["acquisition_start"] = val
+        elif key == "device" and val:
+            meta["instrument"] = val
+        elif key == "file" and val and "original_file" not in meta:
+            meta["original_file"] = val
+    return meta
+
+
+def read(path: str | Path, *, sign_fix: str = "auto", **options: Any) -> list[Spectrum]:
+    """Read every spectrum in an EC-Lab ``.mpt`` text export."""
+    raw = read_bytes(path)
+    if looks_binary(raw):
+        raise ReaderError("binary content, expected EC-Lab text export", path, 1)
+    text = decode(raw)
+    lines = text.splitlines()
+    if not lines or not lines[0].lstrip("\ufeff").startswith("EC-Lab ASCII FILE"):
+        raise ReaderError("expected 'EC-Lab ASCII FILE' on the first line", path, 1)
+    m = _NHEAD.search("\n".join(lines[1:3]))
+    if m is None:
+        raise ReaderError("expected 'Nb header lines : N' on line 2", path, 2)
+    nhead = int(m.group(1))
+    if nhead < 2 or nhead > len(lines):
+        raise ReaderError(
+            f"header claims {nhead} lines but the file has {len(lines)}", path, 2
+        )
+    names = lines[nhead - 1].rstrip("\t\r\n ").split("\t")
+    roles = detect_roles(names)
+    data = lines[nhead:]
+    if not any(ln.strip() for ln in data):
+        raise ReaderError("no data rows after the header", path, nhead + 1)
+    sample = next(ln for ln in data if ln.strip())
+    decimal_comma = "," in sample and "." not in sample
+    if not roles.has_impedance():
+        require_impedance(roles, path, nhead)
+    table = parse_block(
+        data, path, nhead + 1, "\t", ncols=len(names), decimal_comma=decimal_comma
+    )
+    meta = _header_meta(lines[:nhead])
+    return build_spectra(table, roles, path, FORMAT, meta, sign_fix=sign_fix, line=nhead)
+

@@ -1,0 +1,31 @@
+"""Solartron/AMETEK PowerSuite text export: ``Frequency<TAB> Zre<TAB> Zimg`` then rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ...errors import ReaderError
+from ..spectrum import Spectrum
+from . import table
+from ._common import decode, head_text, looks_binary, read_bytes
+
+FORMAT = "powersuite"
+EXTENSIONS = (".txt",)
+
+
+def sniff(head: str | bytes, path: Any = None) -> float:
+    """Score that ``head`` is a PowerSuite export."""
+    first = head_text(head).lstrip("\ufeff").split("\n", 1)[0]
+    names = [n.strip() for n in first.split("\t")]
+    if names[:3] == ["Frequency", "Zre", "Zimg"]:
+        return 0.9
+    return 0.0
+
+
+def read(path: str | Path, *, sign_fix: str = "keep", **options: Any) -> list[Spectrum]:
+    """Read a PowerSuite text export."""
+    raw = read_bytes(path)
+    if looks_binary(raw):
+        raise ReaderError("binary content, expected a PowerSuite text export", path, 1)
+    return table.read_text(path, decode(raw), FORMAT, sign_fix=sign_fix, **options)

@@ -1,0 +1,309 @@
+"""Linear Kramers–Kronig test (Schönleber et al., Electrochim. Acta 131 (2014) 20–27).
+
+The spectrum is fitted, by weighted *linear* least squares, with a series resistance,
+``M`` Voigt (R‖C) elements with fixed time constants spread log-uniformly over
+``[1/ω_max, 1/ω_min]``, and optionally a series inductance and capacitance. Any such
+circuit is KK-consistent, so large, systematic residuals mean the data are not.
+``M`` is chosen automatically: the smallest ``M`` whose fitted resistances are not
+dominated by negative values, ``μ = 1 − Σ|R_k<0| / Σ|R_k≥0| ≤ c`` (over-fitting starts
+when μ drops).
+
+The verdict compares the residuals with the noise: the noise level ``σ`` is estimated
+robustly (median absolute deviation of the relative residuals, corrected for the fitted
+degrees of freedom, never below ``noise_floor``); points whose residual exceeds
+``n_sigma · σ`` are *inconsistent* and the test passes when there are none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from ..errors import EisfitError
+from ..data.spectrum import Spectrum
+
+__all__ = ["kk", "KKResult"]
+
+
+@dataclass(frozen=True)
+class KKResult:
+    """Outcome of :func:`kk` (arrays cover the spectrum's *active* points, in its order).
+
+    Attributes
+    ----------
+    passed : bool
+        No point deviates by more than ``n_sigma`` noise levels.
+    freq, Z, Z_fit : ndarray
+        Frequencies, measured and fitted impedance.
+    residuals_real, residuals_imag : ndarray
+        ``(Z' − Z'_fit)/|Z|`` and ``(Z'' − Z''_fit)/|Z|``.
+    M : int
+        Number of RC elements chosen.
+    mu : float
+        μ at the chosen ``M``.
+    noise : float
+        Estimated noise level σ (relative to |Z|) used for the verdict.
+    inconsistent : ndarray of bool
+        Points whose residual exceeds ``n_sigma · noise``.
+    tau, R : ndarray
+        Time constants and resistances of the RC elements.
+    R0, L, C : float
+        Series resistance, inductance (0 if not fitted), capacitance (inf if not fitted).
+    method : str
+        ``"complex"``, ``"real"`` or ``"imag"``.
+    """
+
+    passed: bool
+    freq: np.ndarray
+    Z: np.ndarray
+    Z_fit: np.ndarray
+    residuals_real: np.ndarray
+    residuals_imag: np.ndarray
+    M: int
+    mu: float
+    noise: float
+    inconsistent: np.ndarray
+    tau: np.ndarray
+    R: np.ndarray
+    R0: float
+    L: float
+    C: float
+    method: str
+    n_sigma: float
+    c: float
+    chi2_ps: float = field(default=0.0)
+
+    def __post_init__(self):
+        for name in ("freq", "Z", "Z_fit", "residuals_real", "residuals_imag", "inconsistent",
+                     "tau", "R"):
+            arr = np.array(getattr(self, name), copy=True)
+            arr.setflags(write=False)
+            object.__setattr__(self, name, arr)
+
+    @property
+    def residuals(self) -> np.ndarray:
+        """Complex relative residual ``(Z − Z_fit)/|Z|``."""
+        return self.residuals_real + 1j * self.residuals_imag
+
+    def to_frame(self):
+        """Per-point table: freq, Z, fit, residuals and the inconsistency flag."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            {
+                "freq": self.freq,
+                "z_real": self.Z.real,
+                "z_imag": self.Z.imag,
+                "fit_real": self.Z_fit.real,
+                "fit_imag": self.Z_fit.imag,
+                "res_real": self.residuals_real,
+                "res_imag": self.residuals_imag,
+                "inconsistent": self.inconsistent,
+            }
+        )
+
+    def __repr__(self) -> str:
+        verdict = "passed" if self.passed else "FAILED"
+        return (
+            f"KKResult({verdict}, M={self.M}, mu={self.mu:.3f}, noise={self.noise:.2e}, "
+            f"{int(self.inconsistent.sum())}/{self.freq.size} inconsistent, method={self.method!r})"
+        )
+
+    def _repr_html_(self) -> str:
+        verdict = "passed" if self.passed else "<b style='color:#b00'>failed</b>"
+        bad = self.freq[self.inconsistent]
+        where = ", ".join(f"{f:.3g}" for f in bad[:10]) + (" …" if bad.size > 10 else "")
+        return (
+            "<table><caption>Lin-KK test</caption>"
+            f"<tr><td>verdict</td><td>{verdict}</td></tr>"
+            f"<tr><td>M (RC elements)</td><td>{self.M}</td></tr>"
+            f"<tr><td>μ</td><td>{self.mu:.3f} (c = {self.c})</td></tr>"
+            f"<tr><td>noise σ (rel. to |Z|)</td><td>{self.noise:.2e}</td></tr>"
+            f"<tr><td>max |residual|</td><td>{np.max(np.abs(self.residuals)):.2e}</td></tr>"
+            f"<tr><td>inconsistent points (Hz)</td><td>{where or 'none'}</td></tr></table>"
+        )
+
+    def plot(self, ax: Any = None):
+        """Residuals vs frequency with the ±n_sigma·σ band (matplotlib, imported lazily)."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots()
+        ax.semilogx(self.freq, 100 * self.residuals_real, "o-", ms=3, label="Δ real")
+        ax.semilogx(self.freq, 100 * self.residuals_imag, "s-", ms=3, label="Δ imag")
+        band = 100 * self.n_sigma * self.noise
+        ax.axhspan(-band, band, color="0.9", zorder=0)
+        if self.inconsistent.any():
+            ax.semilogx(self.freq[self.inconsistent],
+                        100 * self.residuals_real[self.inconsistent], "rx", label="inconsistent")
+        ax.set_xlabel("frequency / Hz")
+        ax.set_ylabel("residual / % of |Z|")
+        ax.legend()
+        return ax
+
+
+def _basis(omega: np.ndarray, tau: np.ndarray) -> np.ndarray:
+    """Complex RC basis ``1/(1 + jωτ_k)``, shape (N, M)."""
+    return 1.0 / (1.0 + 1j * np.outer(omega, tau))
+
+
+def _taus(omega: np.ndarray, M: int) -> np.ndarray:
+    lo, hi = 1.0 / omega.max(), 1.0 / omega.min()
+    if M == 1:
+        return np.array([np.sqrt(lo * hi)])
+    return np.geomspace(lo, hi, M)
+
+
+def _mu(R: np.ndarray) -> float:
+    pos = np.abs(R[R >= 0]).sum()
+    neg = np.abs(R[R < 0]).sum()
+    return 1.0 - neg / pos if pos > 0 else -np.inf
+
+
+def _fit(omega, Z, w, M, method, cap, ind):
+    """One linear fit for a given M: returns (params, Z_fit, R, tau)."""
+    tau = _taus(omega, M)
+    B = _basis(omega, tau)
+    N = omega.size
+    cols = [np.ones(N, complex), B]
+    if ind:
+        cols.append((1j * omega)[:, None])
+    if cap:
+        cols.append((-1j / omega)[:, None])
+    A = np.column_stack([c if c.ndim == 2 else c[:, None] for c in cols])
+    wr = w[:, None]
+    if method == "complex":
+        lhs = np.vstack([A.real * wr, A.imag * wr])
+        rhs = np.concatenate([Z.real * w, Z.imag * w])
+        p = np.linalg.lstsq(lhs, rhs, rcond=None)[0]
+    elif method == "real":
+        nre = 1 + M
+        p = np.zeros(A.shape[1])
+        p[:nre] = np.linalg.lstsq(A.real[:, :nre] * wr, Z.real * w, rcond=None)[0]
+        if A.shape[1] > nre:  # L and/or C from the imaginary residual
+            resid = Z.imag - A.imag[:, :nre] @ p[:nre]
+            p[nre:] = np.linalg.lstsq(A.imag[:, nre:] * wr, resid * w, rcond=None)[0]
+    else:  # imag
+        p = np.zeros(A.shape[1])
+        p[1:] = np.linalg.lstsq(A.imag[:, 1:] * wr, Z.imag * w, rcond=None)[0]
+        resid = Z.real - A.real[:, 1:] @ p[1:]
+        p[0] = np.sum(w**2 * resid) / np.sum(w**2)
+    Zf = A @ p
+    return p, Zf, p[1 : 1 + M], tau
+
+
+def kk(
+    spectrum: Spectrum,
+    *,
+    method: Literal["complex", "real", "imag"] = "complex",
+    c: float = 0.5,
+    max_M: int | None = None,
+    M: int | None = None,
+    capacitance: bool = True,
+    inductance: bool = True,
+    n_sigma: float = 4.0,
+    noise_floor: float = 5e-4,
+) -> KKResult:
+    """Linear Kramers–Kronig test of a spectrum.
+
+    Parameters
+    ----------
+    spectrum : Spectrum
+        The data; masked points are left out.
+    method : {"complex", "real", "imag"}
+        Fit both parts, only the real part (the imaginary part is then predicted), or only
+        the imaginary part.
+    c : float
+        μ threshold for choosing ``M`` (Schönleber: 0.85).
+    max_M : int, optional
+        Largest ``M`` tried (default: the number of points).
+    M : int, optional
+        Use this many RC elements instead of choosing automatically.
+    capacitance, inductance : bool
+        Add a series capacitance / inductance to the test circuit.
+    n_sigma : float
+        Points with a residual above ``n_sigma`` noise levels are inconsistent.
+    noise_floor : float
+        Lower bound of the noise level (relative to |Z|), so that noise-free data are
+        not failed for round-off-sized residuals.
+
+    Returns
+    -------
+    KKResult
+
+    Examples
+    --------
+    >>> import numpy as np, eisfit as ef
+    >>> f = np.logspace(5, -2, 71)
+    >>> Z = 1 + 10 / (1 + 2j * np.pi * f * 1e-2)
+    >>> ef.kk(ef.Spectrum(f, Z)).passed
+    True
+    """
+    if not isinstance(spectrum, Spectrum):
+        raise EisfitError(f"kk expects a Spectrum, got {type(spectrum).__name__}")
+    if method not in ("complex", "real", "imag"):
+        raise EisfitError(f"method must be 'complex', 'real' or 'imag', got {method!r}")
+    f, Z = spectrum.active()
+    N = f.size
+    if N < 5:
+        raise EisfitError(f"the KK test needs at least 5 active points, got {N}")
+    omega = 2 * np.pi * f
+    absZ = np.abs(Z)
+    if np.any(absZ == 0):
+        raise EisfitError("the KK test needs |Z| > 0 at every active point")
+    w = 1.0 / absZ
+    n_extra = int(capacitance) + int(inductance) + 1
+    limit = N if max_M is None else int(max_M)
+    limit = max(1, min(limit, (2 * N if method == "complex" else N) - n_extra))
+    if M is not None:
+        if not 1 <= M <= limit:
+            raise EisfitError(f"M must be between 1 and {limit}, got {M}")
+        p, Zf, R, tau = _fit(omega, Z, w, M, method, capacitance, inductance)
+        mu = _mu(R)
+    else:
+        best = None
+        for m in range(1, limit + 1):
+            p, Zf, R, tau = _fit(omega, Z, w, m, method, capacitance, inductance)
+            mu = _mu(R)
+            best = (m, p, Zf, R, tau, mu)
+            if mu <= c and m > 1:
+                break
+        M, p, Zf, R, tau, mu = best  # type: ignore[misc]
+    res_re = (Z.real - Zf.real) * w
+    res_im = (Z.imag - Zf.imag) * w
+    both = np.concatenate([res_re, res_im]) if method == "complex" else (
+        res_im if method == "real" else res_re
+    )
+    # robust noise level, corrected for the parameters absorbed by the fit
+    n_obs = both.size if method == "complex" else N
+    dof = max(n_obs - (M + n_extra), 1)
+    mad = 1.4826 * np.median(np.abs(both - np.median(both)))
+    noise = float(max(mad * np.sqrt(n_obs / dof), noise_floor))
+    worst = np.maximum(np.abs(res_re), np.abs(res_im))
+    inconsistent = worst > n_sigma * noise
+    idx = 1 + M
+    L = float(p[idx]) if inductance else 0.0
+    C = float(1.0 / p[idx + int(inductance)]) if capacitance and p[idx + int(inductance)] != 0 else np.inf
+    return KKResult(
+        passed=bool(not inconsistent.any()),
+        freq=f,
+        Z=Z,
+        Z_fit=Zf,
+        residuals_real=res_re,
+        residuals_imag=res_im,
+        M=int(M),
+        mu=float(mu),
+        noise=noise,
+        inconsistent=inconsistent,
+        tau=tau,
+        R=R,
+        R0=float(p[0]),
+        L=L,
+        C=C,
+        method=method,
+        n_sigma=float(n_sigma),
+        c=float(c),
+        chi2_ps=float(np.sum(res_re**2 + res_im**2)),
+    )
