@@ -27,6 +27,7 @@ from .worker import FileJob, FitOptions, Task, propose_task, run_task
 __all__ = ["run", "BatchResult", "CACHE_DIR"]
 
 CACHE_DIR = ".eisfit-cache"
+_SMALL = 40  # runs with at most this many files default to a single process
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,13 @@ class BatchResult:
 
     @property
     def failures(self):
-        """Rows of :attr:`spectra` whose read or fit failed."""
-        return self.spectra[~self.spectra["success"].astype(bool)]
+        """Rows of :attr:`spectra` with no fitted parameters (unreadable file, error)."""
+        return self.spectra[self.spectra["status"] == "failed"]
+
+    @property
+    def poor_fits(self):
+        """Rows of :attr:`spectra` fitted, but judged poor by the fitter (see ``message``)."""
+        return self.spectra[self.spectra["status"] == "poor_fit"]
 
     @property
     def n_fitted(self) -> int:
@@ -74,15 +80,15 @@ class BatchResult:
     def summary(self) -> str:
         """A few lines for a terminal."""
         n = len(self.spectra)
-        ok = int(self.spectra["success"].sum()) if n else 0
+        bad, poor = len(self.failures), len(self.poor_fits)
         lines = [
-            f"{len(self.files)} files, {n} spectra: {ok} fitted, {n - ok} failed "
-            f"({self.n_fitted} files fitted now, {self.n_cached} from cache) in {self.elapsed:.1f} s"
+            f"{len(self.files)} files, {n} spectra: {n - bad - poor} good fits, {poor} poor fits, "
+            f"{bad} failed ({self.n_fitted} files fitted now, {self.n_cached} from cache) "
+            f"in {self.elapsed:.1f} s"
         ]
         for _, r in self.failures.head(20).iterrows():
-            lines.append(f"  FAILED {r['file']}"
-                         + ("" if r["spectrum"] is None or str(r["spectrum"]) == "<NA>"
-                            else f"[{r['spectrum']}]") + f": {r['error']}")
+            where = "" if str(r["spectrum"]) in ("<NA>", "None", "nan") else f"[{r['spectrum']}]"
+            lines.append(f"  FAILED {r['file']}{where}: {r['error']}")
         if len(self.failures) > 20:
             lines.append(f"  ... and {len(self.failures) - 20} more (see spectra.csv)")
         if self.out is not None:
@@ -176,7 +182,8 @@ def run(
     jump_factor : float
         Flag resistances that change by more than this factor between neighbours.
     n_jobs : int, optional
-        Local worker processes (default: all cores; 1 = in this process).
+        Local worker processes (default: all cores, or this process alone for at most
+        40 files; 1 = in this process).
     scheduler : str or distributed.Client, optional
         Run on a Dask cluster instead of local processes.
     chunk_size : int
@@ -279,6 +286,8 @@ def run(
         chains[cell].sort(key=lambda fr: (order_value(pre_meta[fr[1]]), natural_key(fr[1])))
 
     cache = FitCache(out_dir / CACHE_DIR) if (out_dir is not None and incremental) else None
+    if n_jobs is None and scheduler is None and len(files) <= _SMALL:
+        n_jobs = 1  # starting worker processes costs more than a few fits
     executor = make_executor(n_jobs, scheduler)
     bar = _progress(progress)
     try:

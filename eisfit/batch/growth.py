@@ -115,7 +115,8 @@ def growth(
     ----------
     parameters : pandas.DataFrame
         Tidy table with at least ``parameter``, ``value``, ``stderr``, ``unit`` and the
-        ``by`` column (rows of failed fits are absent).
+        ``by`` column; rows with ``success == False`` (when that column exists) are
+        left out.
     by : str
         Grouping column (``"cell"``); when absent the whole table is one group.
     units : tuple of str
@@ -133,7 +134,12 @@ def growth(
 
     if parameters is None or len(parameters) == 0:
         return pd.DataFrame()
-    df = parameters[parameters["unit"].isin(units)].copy()
+    df = parameters[parameters["unit"].isin(units)]
+    if "success" in df.columns:
+        df = df[df["success"].astype(bool)]
+    df = df.copy()
+    if df.empty:
+        return pd.DataFrame()
     if by not in df.columns:
         df[by] = "all"
     rows = []

@@ -20,11 +20,12 @@ from .models import ModelChoice, resolve
 __all__ = ["build_tables", "group_value", "default_groups", "PARAM_COLUMNS", "SPECTRA_COLUMNS"]
 
 PARAM_COLUMNS = [
-    "model", "parameter", "kind", "role", "value", "stderr", "ci_low", "ci_high", "unit", "at_bound",
+    "model", "success", "parameter", "kind", "role", "value", "stderr", "ci_low", "ci_high", "unit", "at_bound",
 ]
 SPECTRA_COLUMNS = [
-    "model", "success", "chi2", "chi2_red", "aic", "bic", "n_points", "f_min", "f_max",
-    "kk_passed", "warm_start", "flags", "stage", "error", "message", "seconds", "hash",
+    "model", "status", "success", "chi2", "chi2_red", "aic", "bic", "n_points", "f_min", "f_max",
+    "kk_passed", "warm_start", "flags", "stage", "error", "message", "warnings", "seconds",
+    "hash",
 ]
 _Z95 = 1.959963984540054
 _NO_DC = ("Wo", "W")  # elements whose resistance is not a DC resistance
@@ -55,6 +56,14 @@ def group_value(
         se = [rec["stderr"].get(m, math.nan) for m in present]
         var = float(np.sum(np.square(se)))
     return total, math.sqrt(var) if var >= 0 else math.nan
+
+
+def _status(rec: Mapping[str, Any]) -> str:
+    """``ok``; ``poor_fit`` (parameters exist but the fitter judged the fit poor);
+    ``failed`` (no parameters: unreadable file, error, or no convergence)."""
+    if rec.get("values") and not rec.get("error"):
+        return "ok" if rec.get("success") else "poor_fit"
+    return "failed"
 
 
 def default_groups(choice: ModelChoice) -> dict[str, tuple[str, ...]]:
@@ -134,6 +143,7 @@ def build_tables(
             {
                 **base,
                 "model": rec["model"],
+                "status": _status(rec),
                 "success": bool(rec["success"]),
                 "chi2": rec["chi2"],
                 "chi2_red": rec["chi2_red"],
@@ -148,11 +158,12 @@ def build_tables(
                 "stage": rec.get("stage"),
                 "error": rec["error"],
                 "message": rec["message"],
+                "warnings": "; ".join(rec.get("warnings") or []),
                 "seconds": rec.get("seconds", math.nan),
                 "hash": rec["hash"],
             }
         )
-        if not rec["success"] or not rec["values"]:
+        if not rec["values"]:
             continue
         choice = _choice(rec["model"], cache)
         at_bound = set(rec.get("at_bound") or [])
@@ -162,6 +173,7 @@ def build_tables(
                 {
                     **base,
                     "model": rec["model"],
+                    "success": bool(rec["success"]),
                     "parameter": p,
                     "kind": "parameter",
                     "role": choice.role_of(p) if choice else None,
@@ -184,6 +196,7 @@ def build_tables(
                 {
                     **base,
                     "model": rec["model"],
+                    "success": bool(rec["success"]),
                     "parameter": gname,
                     "kind": "group",
                     "role": "group",

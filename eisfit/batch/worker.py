@@ -15,6 +15,7 @@ import json
 import math
 import time
 import traceback
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -139,6 +140,7 @@ def _base_record(job: FileJob, index: int | None) -> dict[str, Any]:
         "covariance": None,
         "flags": [],
         "warm": False,
+        "warnings": [],
         "seconds": 0.0,
     }
 
@@ -161,7 +163,7 @@ def _fill_from_result(rec: dict, res: Any, circuit: Any) -> None:
         k: (_as_float(ci[k][0]), _as_float(ci[k][1])) if k in ci else (math.nan, math.nan)
         for k in names
     }
-    units = getattr(res, "units", None) or circuit.units
+    units = dict(getattr(res, "units", None) or circuit.units)
     rec["units"] = {k: str(units.get(k, "")) for k in names}
     rec["at_bound"] = sorted(getattr(res, "at_bound", None) or [])
     cov = getattr(res, "covariance", None)
@@ -173,7 +175,7 @@ def _fill_from_result(rec: dict, res: Any, circuit: Any) -> None:
 
 
 def _fit_one(spec, circuit, choice, options: FitOptions, init):
-    from ..fit import fit as _fit  # lazy: the core is heavy
+    from ..fitting import fit as _fit  # lazy: the core is heavy
 
     kw: dict[str, Any] = {"weight": options.weight}
     if choice.bounds:
@@ -205,7 +207,19 @@ def _kk(spec, rec: dict) -> None:
 
 
 def fit_spectrum(spec, job: FileJob, index: int, options: FitOptions, prev: dict | None) -> dict:
-    """Fit one spectrum; returns its record (never raises)."""
+    """Fit one spectrum; returns its record (never raises).
+
+    Warnings raised while fitting are collected into ``record["warnings"]`` (a batch
+    of thousands of fits must not flood the terminal).
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rec = _fit_spectrum(spec, job, index, options, prev)
+    rec["warnings"] = sorted({f"{w.category.__name__}: {w.message}" for w in caught})[:10]
+    return rec
+
+
+def _fit_spectrum(spec, job, index, options, prev) -> dict:
     t0 = time.perf_counter()
     rec = _base_record(job, index)
     try:
