@@ -19,7 +19,7 @@ from .solver import QPSolution, solve_cvxpy, solve_nnls
 __all__ = ["drt", "DEFAULT_LAM_GRID"]
 
 #: λ grid scanned by default (λ is relative: the penalty is normalised to the data).
-DEFAULT_LAM_GRID = np.logspace(-10, 0, 21)
+DEFAULT_LAM_GRID = np.logspace(-9, 0, 19)
 
 
 def _ro(a: np.ndarray) -> np.ndarray:
@@ -61,6 +61,7 @@ def drt(
     lam_grid: Any = None,
     noise: float | None = None,
     solver: str = "nnls",
+    all_criteria: bool = False,
 ) -> DRTResult:
     """Distribution of relaxation times by non-negative Tikhonov regularisation.
 
@@ -103,6 +104,9 @@ def drt(
     solver : {"nnls", "cvxpy"}
         ``"nnls"``: fast warm-started block-pivoting NNLS (default). ``"cvxpy"``: the
         same problem in cvxpy (reference; needs the ``cvxpy`` extra).
+    all_criteria : bool
+        Keep the curves of every criterion in ``result.scores`` (costs a little more);
+        by default only the one used.
 
     Returns
     -------
@@ -141,7 +145,7 @@ def drt(
         point = evaluate(prob, float(lam))
         lams, scores, crit = np.array([]), {}, "fixed"
     else:
-        point, lams, scores = choose(prob, grid, criterion, noise)
+        point, lams, scores = choose(prob, grid, criterion, noise, all_criteria=all_criteria)
         crit = criterion
         if point.lam in (lams.min(), lams.max()):
             warnings.warn(
@@ -244,15 +248,31 @@ def _refit_test(prob, point: ScanPoint, sigma2: float):
         if mode == "zero":
             keep = np.ones(mt, bool)
             keep[a : b + 1] = False
-            T = np.eye(mt)[:, keep]
+            idx = np.flatnonzero(keep)
+            sol = solve_nnls(M[np.ix_(idx, idx)], prob.g[idx], point.sol.free[idx])
+            x = np.zeros(mt)
+            x[idx] = sol.x
         else:
-            # x[a..b] = T e with e >= 0: cumulative sums make x monotone and non-negative
-            T = np.eye(mt)
-            n = b - a + 1
-            tri = np.tril(np.ones((n, n))) if mode == "up" else np.triu(np.ones((n, n)))
-            T[a : b + 1, a : b + 1] = tri
-        sol = solve_nnls(T.T @ M @ T, T.T @ prob.g)
-        x = T @ sol.x
+            # x[a..b] = T e with e >= 0 (cumulative sums): x monotone and non-negative.
+            # T is the identity outside a..b, so M' = Tᵀ M T is built with cumsums.
+            def apply_t_transpose(X):  # Tᵀ X (rows)
+                X = X.copy()
+                blk = X[a : b + 1]
+                X[a : b + 1] = (
+                    np.cumsum(blk[::-1], axis=0)[::-1] if mode == "up" else np.cumsum(blk, axis=0)
+                )
+                return X
+
+            Mp = apply_t_transpose(apply_t_transpose(M).T).T
+            gp = apply_t_transpose(prob.g[:, None])[:, 0]
+            free0 = point.sol.free.copy()
+            free0[a : b + 1] = True
+            sol = solve_nnls(Mp, gp, free0)
+            e = sol.x
+            x = e.copy()
+            x[a : b + 1] = (
+                np.cumsum(e[a : b + 1]) if mode == "up" else np.cumsum(e[a : b + 1][::-1])[::-1]
+            )
         r = prob.A @ x - prob.b
         d = float(r @ r) - point.res2
         return float(np.sqrt(max(d, 0.0) / max(sigma2, 1e-300)))

@@ -47,8 +47,14 @@ class ScanPoint:
     n_pen_free: int
 
 
-def evaluate(prob: DRTProblem, lam: float, free0: np.ndarray | None = None) -> ScanPoint:
-    """Solve at one λ (warm-started from ``free0``) and compute the criterion inputs."""
+def evaluate(
+    prob: DRTProblem, lam: float, free0: np.ndarray | None = None, dof: bool = True
+) -> ScanPoint:
+    """Solve at one λ (warm-started from ``free0``) and compute the criterion inputs.
+
+    ``dof=False`` skips the trace of the influence matrix (the costliest part; only GCV
+    and the final point need it) and stores NaN instead.
+    """
     M = prob.H + lam * prob.P
     sol = solve_nnls(M, prob.g, free0)
     x = sol.x
@@ -58,17 +64,21 @@ def evaluate(prob: DRTProblem, lam: float, free0: np.ndarray | None = None) -> S
     F = np.flatnonzero(sol.free)
     if F.size and sol.chol is not None:
         c, low = sol.chol
-        dof = float(np.trace(cho_solve((c, low), prob.H[np.ix_(F, F)], check_finite=False)))
         logdet = 2.0 * float(np.sum(np.log(np.abs(np.diag(c)))))
+        if dof:
+            HFF = prob.H[np.ix_(F, F)]
+            dof_v = float(np.trace(cho_solve((c, low), HFF, check_finite=False)))
+        else:
+            dof_v = float("nan")
     else:
-        dof, logdet = 0.0, 0.0
+        dof_v, logdet = 0.0, 0.0
     Fp = F[F >= prob.n_extra]
     if Fp.size:
         cp_ = cho_factor(prob.P[np.ix_(Fp, Fp)], check_finite=False)[0]
         logdet_p = 2.0 * float(np.sum(np.log(np.abs(np.diag(cp_)))))
     else:
         logdet_p = 0.0
-    return ScanPoint(lam, sol, res2, pen, dof, logdet, logdet_p, int(Fp.size))
+    return ScanPoint(lam, sol, res2, pen, dof_v, logdet, logdet_p, int(Fp.size))
 
 
 def _scores(points: list[ScanPoint], n: int, criterion: str, noise: float | None) -> np.ndarray:
@@ -108,7 +118,7 @@ def _scores(points: list[ScanPoint], n: int, criterion: str, noise: float | None
     raise EisfitError(f"unknown criterion {criterion!r}; use one of {CRITERIA}")
 
 
-def scan(prob: DRTProblem, grid: np.ndarray) -> list[ScanPoint]:
+def scan(prob: DRTProblem, grid: np.ndarray, dof: bool = True) -> list[ScanPoint]:
     """Solve along ``grid``, warm-starting each λ from its neighbour.
 
     The scan runs from the largest λ (best conditioned) down; points are returned in
@@ -117,7 +127,7 @@ def scan(prob: DRTProblem, grid: np.ndarray) -> list[ScanPoint]:
     points: list[ScanPoint] = []
     free = None
     for lam in np.sort(np.asarray(grid, float))[::-1]:
-        p = evaluate(prob, float(lam), free)
+        p = evaluate(prob, float(lam), free, dof)
         free = p.sol.free
         points.append(p)
     return points[::-1]
@@ -129,6 +139,7 @@ def choose(
     criterion: str = "gcv",
     noise: float | None = None,
     refine: int = 2,
+    all_criteria: bool = False,
 ) -> tuple[ScanPoint, np.ndarray, dict[str, np.ndarray]]:
     """Scan ``grid``, score every point and refine around the best one.
 
@@ -138,12 +149,13 @@ def choose(
     lams : numpy.ndarray
         All λ evaluated (grid plus refinement points), ascending.
     scores : dict
-        Criterion name → score array aligned with ``lams`` (every criterion that can be
-        computed; the chosen one is among them).
+        Criterion name → score array aligned with ``lams``: the chosen criterion, or every
+        criterion that can be computed if ``all_criteria``.
     """
     if criterion not in CRITERIA:
         raise EisfitError(f"unknown criterion {criterion!r}; use one of {CRITERIA}")
-    points = scan(prob, np.sort(np.asarray(grid, float)))
+    need_dof = all_criteria or criterion == "gcv"
+    points = scan(prob, np.sort(np.asarray(grid, float)), need_dof)
     n = prob.n_data
     if criterion != "lcurve":
         step = np.log(points[1].lam / points[0].lam) if len(points) > 1 else 1.0
@@ -153,9 +165,12 @@ def choose(
             step /= 2
             base = points[i]
             for lam in (base.lam * np.exp(-step), base.lam * np.exp(step)):
-                points.append(evaluate(prob, float(lam), base.sol.free))
+                points.append(evaluate(prob, float(lam), base.sol.free, need_dof))
             points.sort(key=lambda p: p.lam)
-    names = ["gcv", "lcurve", "evidence"] + (["discrepancy"] if noise else [])
+    if all_criteria:
+        names = ["gcv", "lcurve", "evidence"] + (["discrepancy"] if noise else [])
+    else:
+        names = [criterion]
     # the L-curve curvature needs a uniform grid: evaluate it on the grid points only
     scores: dict[str, np.ndarray] = {}
     grid_set = set(np.round(np.log(np.asarray(grid, float)), 12))
@@ -171,7 +186,10 @@ def choose(
     chosen = scores[criterion]
     i = int(np.nanargmin(np.where(np.isfinite(chosen), chosen, np.nan)))
     lams = np.array([p.lam for p in points])
-    return points[i], lams, scores
+    best = points[i]
+    if not np.isfinite(best.dof):
+        best = evaluate(prob, best.lam, best.sol.free, True)
+    return best, lams, scores
 
 
 def posterior_std(prob: DRTProblem, point: ScanPoint) -> tuple[np.ndarray, np.ndarray, float]:

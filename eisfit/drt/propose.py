@@ -1,0 +1,379 @@
+"""From a DRT to a confirmed model order: :func:`propose`.
+
+The DRT says roughly how many processes there are and where; it cannot separate
+processes closer than its resolution (≈ 0.4 decades at 0.5 % noise), and a diffusion
+element shows up in it as a train of peaks. :func:`propose` therefore turns the DRT
+peaks into a small set of candidate ladders and lets a parametric fit decide:
+
+* arc counts: the number of significant peaks, one less and one more (a peak split in
+  two when it is broad, or the strongest sub-threshold peak added);
+* arc types: all R‖C, all R‖CPE, and a mix chosen from the peak widths;
+* diffusion: the slowest peak read as a finite-length Warburg (transmissive or
+  reflective) instead of an arc, when the low-frequency end suggests one;
+
+each candidate is fitted with :func:`eisfit.fit`, started from the peak positions and
+areas, and the candidates are ranked by BIC (AIC and a residual-whiteness statistic are
+reported too). BIC weights ``exp(−ΔBIC/2)`` give the relative support of each candidate.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..data.spectrum import Spectrum
+from ..errors import EisfitError, EisfitWarning
+from .core import drt as _drt
+from .peaks import Peak
+from .result import DRTResult
+
+__all__ = ["propose", "Proposal", "zarc_n_from_width"]
+
+_LN10 = np.log(10.0)
+
+
+def zarc_n_from_width(width_dec: float) -> float:
+    """CPE exponent n of a ZARC whose DRT has the given FWHM (decades of τ).
+
+    From γ ∝ 1/(cosh(n u) + cos nπ): half maximum at ``cosh(n u) = 2 + cos nπ``.
+    Returns a value in [0.5, 1].
+    """
+    ns = np.linspace(0.5, 0.999, 200)
+    widths = 2 * np.arccosh(2 + np.cos(ns * np.pi)) / ns / _LN10
+    # widths decrease with n
+    return float(np.interp(width_dec, widths[::-1], ns[::-1], left=1.0, right=0.5))
+
+
+@dataclass(frozen=True)
+class _Arc:
+    kind: str  # "RC" or "RQ"
+    tau: float
+    R: float
+    n: float = 1.0
+
+
+@dataclass(frozen=True)
+class _Spec:
+    arcs: tuple[_Arc, ...]
+    diffusion: str | None = None  # "Ws" or "Wo"
+    diff_R: float = 0.0
+    diff_T: float = 0.0
+
+    @property
+    def label(self) -> str:
+        parts = [a.kind for a in self.arcs]
+        if self.diffusion:
+            parts.append(self.diffusion)
+        return "-".join(parts) if parts else "R"
+
+
+@dataclass(frozen=True, eq=False)
+class Proposal:
+    """The answer to "how many elements?".
+
+    Attributes
+    ----------
+    circuit : Circuit
+        The chosen circuit (lowest BIC).
+    fit : FitResult
+        Its fit.
+    n_arcs : int
+        Number of RC/RQ/HN arcs in ``circuit`` (diffusion and inductive elements are not
+        counted).
+    diffusion : str or None
+        Diffusion element of the chosen circuit (``"Ws"``, ``"Wo"``) if any.
+    candidates : pandas.DataFrame
+        One row per candidate, best first: label, circuit, n_arcs, diffusion,
+        n_params, chi2, aic, bic, delta_bic, weight (BIC weight), whiteness (lag-1
+        autocorrelation z-score of the residuals, ≈ N(0,1) for white residuals),
+        success.
+    fits : tuple of FitResult
+        Fits of all candidates, in the order of ``candidates``.
+    drt : DRTResult
+        The DRT the candidates were built from.
+    """
+
+    circuit: Any
+    fit: Any
+    n_arcs: int
+    diffusion: str | None
+    candidates: Any
+    fits: tuple = field(repr=False)
+    drt: DRTResult = field(repr=False)
+
+    @property
+    def weights(self) -> dict[str, float]:
+        """Candidate label → BIC weight."""
+        return dict(zip(self.candidates["label"], self.candidates["weight"]))
+
+    def __repr__(self) -> str:
+        w = float(self.candidates["weight"].iloc[0])
+        return f"Proposal({self.circuit}, n_arcs={self.n_arcs}, BIC weight {w:.2f})"
+
+    def _repr_html_(self) -> str:
+        return f"<p>{self!r}</p>" + self.candidates.drop(columns=["circuit"]).to_html(index=False)
+
+
+# -- candidate construction ------------------------------------------------------------
+def _arc_from_peak(p: Peak, kind: str, w_min: float) -> _Arc:
+    if kind == "RC":
+        return _Arc("RC", p.tau, max(p.R, 1e-12))
+    w_eff = float(np.sqrt(max(p.width**2 - w_min**2, 0.0)))
+    n = min(max(zarc_n_from_width(w_eff), 0.6), 0.97)
+    return _Arc("RQ", p.tau, max(p.R, 1e-12), n)
+
+
+def _split(p: Peak) -> tuple[Peak, Peak]:
+    d = max(p.width / 4, 0.15)
+    from dataclasses import replace
+
+    a = replace(p, tau=p.tau * 10 ** (-d), R=p.R / 2, width=p.width / 2)
+    b = replace(p, tau=p.tau * 10 ** (d), R=p.R / 2, width=p.width / 2)
+    return a, b
+
+
+def _peak_sets(peaks: list[Peak], extra: list[Peak], max_arcs: int) -> dict[int, list[Peak]]:
+    """Peak lists for arc counts n0-1, n0, n0+1."""
+    n0 = len(peaks)
+    sets: dict[int, list[Peak]] = {}
+    if n0 == 0:
+        return sets
+    sets[n0] = list(peaks)
+    if n0 > 1:
+        drop = min(range(n0), key=lambda i: peaks[i].R)
+        sets[n0 - 1] = [p for i, p in enumerate(peaks) if i != drop]
+    if n0 + 1 <= max_arcs:
+        if extra:
+            add = max(extra, key=lambda p: p.significance)
+            sets[n0 + 1] = sorted(list(peaks) + [add], key=lambda p: p.tau)
+        else:
+            # split the peak that is broadest relative to its neighbours' widths
+            i = max(range(n0), key=lambda i: peaks[i].width)
+            a, b = _split(peaks[i])
+            sets[n0 + 1] = sorted(peaks[:i] + [a, b] + peaks[i + 1 :], key=lambda p: p.tau)
+    return {k: v for k, v in sets.items() if 1 <= k <= max_arcs}
+
+
+def _diffusion_hint(res: DRTResult, peaks: list[Peak]) -> bool:
+    """Does the low-frequency end look like diffusion rather than a closed arc?"""
+    f, Z = res.freq, res.Z
+    i = np.argsort(f)[:3]
+    # the impedance still rises steeply (phase below -20°) at the lowest frequencies …
+    phase = np.degrees(np.angle(Z[i]))
+    steep = bool(np.median(phase) < -20)
+    # … or the slowest peak has a train of faster satellites (τ/9, τ/25 of a Warburg),
+    # or mass on the grid extension beyond the lowest frequency
+    all_p = res.all_peaks()
+    slow = max(peaks, key=lambda p: p.tau) if peaks else None
+    train = False
+    if slow is not None:
+        for q in all_p:
+            ratio = slow.tau / q.tau
+            if 4 < ratio < 20 and 0.02 < q.R / slow.R < 0.35:
+                train = True
+    edge = any(p.edge and p.tau > res.window[1] and p.R > 0.02 * res.R_pol for p in all_p)
+    return steep or train or edge
+
+
+def _circuit_text(spec: _Spec, inductance: bool) -> str:
+    parts = (["L0"] if inductance else []) + ["R0"]
+    for i, a in enumerate(spec.arcs, start=1):
+        parts.append(f"(R{i} | C{i})" if a.kind == "RC" else f"(R{i} | Q{i})")
+    if spec.diffusion:
+        parts.append(f"{spec.diffusion}{len(spec.arcs) + 1}")
+    return " - ".join(parts)
+
+
+def _init(spec: _Spec, R_inf: float, L: float, inductance: bool) -> dict[str, float]:
+    v: dict[str, float] = {"R0": max(R_inf, 1e-9)}
+    if inductance:
+        v["L0"] = max(L, 1e-12)
+    for i, a in enumerate(spec.arcs, start=1):
+        v[f"R{i}"] = a.R
+        if a.kind == "RC":
+            v[f"C{i}"] = a.tau / a.R
+        else:
+            v[f"Q{i}_Q"] = a.tau**a.n / a.R
+            v[f"Q{i}_n"] = a.n
+    if spec.diffusion:
+        k = len(spec.arcs) + 1
+        v[f"{spec.diffusion}{k}_R"] = spec.diff_R
+        v[f"{spec.diffusion}{k}_tau"] = spec.diff_T
+    return v
+
+
+def _whiteness(res) -> float:
+    """Lag-1 autocorrelation z-score of the residuals (real and imaginary parts pooled)."""
+    r = np.asarray(res)
+    zs = []
+    for part in (r.real, r.imag):
+        x = part - part.mean()
+        d = float(x @ x)
+        if d > 0 and x.size > 2:
+            zs.append(float(x[1:] @ x[:-1]) / d * np.sqrt(x.size))
+    return float(np.mean(zs)) if zs else float("nan")
+
+
+def _specs(res: DRTResult, max_elements: int, diffusion: str) -> list[_Spec]:
+    peaks = list(res.peaks())
+    extra = [p for p in res.all_peaks() if 1.0 <= p.significance < 3.0 and not p.edge]
+    if not peaks:
+        sig = [p for p in res.all_peaks() if not p.edge] or list(res.all_peaks())
+        if not sig:
+            raise EisfitError("the DRT has no peak: nothing to propose")
+        peaks = [max(sig, key=lambda p: p.R)]
+    all_w = [p.width for p in res.all_peaks()]
+    w_min = min(all_w) if all_w else 0.0
+    sets = _peak_sets(peaks, extra, max_elements)
+    specs: list[_Spec] = []
+    seen: set = set()
+
+    def add(spec: _Spec):
+        key = (spec.label, spec.diffusion)
+        if key not in seen:
+            seen.add(key)
+            specs.append(spec)
+
+    for k in sorted(sets):
+        ps = sets[k]
+        add(_Spec(tuple(_arc_from_peak(p, "RQ", w_min) for p in ps)))
+        add(_Spec(tuple(_arc_from_peak(p, "RC", w_min) for p in ps)))
+        mixed = tuple(
+            _arc_from_peak(p, "RC" if p.width <= 1.5 * w_min + 0.05 else "RQ", w_min) for p in ps
+        )
+        add(_Spec(mixed))
+    want_diff = diffusion in ("Ws", "Wo", "both") or (
+        diffusion == "auto" and _diffusion_hint(res, peaks)
+    )
+    if want_diff:
+        kinds = ("Ws", "Wo") if diffusion in ("auto", "both") else (diffusion,)
+        for k in sorted(sets):
+            ps = sorted(sets[k], key=lambda p: p.tau)
+            slow, rest = ps[-1], ps[:-1]
+            if k > max_elements:
+                continue
+            for kind in kinds:
+                if kind == "Ws":
+                    R, T = slow.R * np.pi**2 / 8, slow.tau * np.pi**2 / 4
+                else:
+                    R, T = slow.R * np.pi**2 / 2, slow.tau * np.pi**2
+                add(_Spec(tuple(_arc_from_peak(p, "RQ", w_min) for p in rest), kind, R, T))
+    return specs
+
+
+# -- entry point -----------------------------------------------------------------------
+def propose(
+    spectrum: Spectrum,
+    max_elements: int = 6,
+    *,
+    weight: str = "modulus",
+    diffusion: str = "auto",
+    inductance: bool | None = None,
+    drt_result: DRTResult | None = None,
+    multistart: int = 2,
+    **drt_kwargs: Any,
+) -> Proposal:
+    """Propose the equivalent circuit (how many arcs, which types) for a spectrum.
+
+    Parameters
+    ----------
+    spectrum : Spectrum
+        The data (mask honoured).
+    max_elements : int
+        Largest number of arcs (plus diffusion element) considered.
+    weight : str
+        Residual weighting for the DRT and the fits.
+    diffusion : {"auto", "Ws", "Wo", "both", "none"}
+        Diffusion candidates: ``"auto"`` adds transmissive and reflective finite
+        Warburgs when the low-frequency end suggests diffusion.
+    inductance : bool, optional
+        Include a series inductance ``L0``; default: when the DRT finds one that matters
+        at the highest frequency.
+    drt_result : DRTResult, optional
+        A DRT already computed for ``spectrum`` (otherwise computed here).
+    multistart : int
+        Passed to :func:`eisfit.fit` (extra starting points for a poor first fit).
+    **drt_kwargs
+        Passed to :func:`eisfit.drt` (e.g. ``fmax=6e3``, ``capacitive_only=True``).
+
+    Returns
+    -------
+    Proposal
+
+    Examples
+    --------
+    >>> import numpy as np, eisfit as ef
+    >>> f = np.logspace(5, -2, 71); w = 2 * np.pi * f
+    >>> Z = 5 + 20 / (1 + 1j * w * 1e-4) + 30 / (1 + (1j * w * 1e-1) ** 0.8)
+    >>> ef.propose(ef.Spectrum(f, Z)).n_arcs
+    2
+    """
+    from ..fitting import fit as _fit
+    from ..circuit import parse
+
+    import pandas as pd
+
+    if diffusion not in ("auto", "Ws", "Wo", "both", "none"):
+        raise EisfitError(f"diffusion must be 'auto', 'Ws', 'Wo', 'both' or 'none', got {diffusion!r}")
+    if max_elements < 1:
+        raise EisfitError("max_elements must be at least 1")
+    res = drt_result if drt_result is not None else _drt(spectrum, weight=weight, **drt_kwargs)
+    if inductance is None:
+        wmax = 2 * np.pi * float(res.freq.max())
+        inductance = bool(res.L * wmax > 0.01 * float(np.min(np.abs(res.Z))))
+    specs = _specs(res, max_elements, diffusion)
+    # fit on the same points the DRT used
+    data = Spectrum(res.freq, res.Z, meta=dict(spectrum.meta))
+    rows, fits, used = [], [], []
+    for spec in specs:
+        text = _circuit_text(spec, inductance)
+        circuit = parse(text)
+        init = _init(spec, res.R_inf, res.L, inductance)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", EisfitWarning)
+            try:
+                fr = _fit(circuit, data, init=init, weight=weight, multistart=multistart)
+            except (EisfitError, np.linalg.LinAlgError, FloatingPointError) as exc:
+                warnings.warn(f"candidate {text!r} could not be fitted: {exc}", EisfitWarning, 2)
+                continue
+        fits.append(fr)
+        used.append(spec)
+        rows.append(
+            {
+                "label": spec.label,
+                "circuit": str(circuit),
+                "n_arcs": len(spec.arcs),
+                "diffusion": spec.diffusion or "",
+                "n_params": fr.n_params,
+                "chi2": fr.chi2,
+                "aic": fr.aic,
+                "bic": fr.bic,
+                "whiteness": _whiteness(fr.residuals),
+                "success": fr.success,
+            }
+        )
+    if not rows:
+        raise EisfitError("no candidate circuit could be fitted")
+    table = pd.DataFrame(rows)
+    bic = table["bic"].to_numpy(float)
+    finite = np.isfinite(bic)
+    d = np.where(finite, bic - np.nanmin(np.where(finite, bic, np.nan)), np.inf)
+    wts = np.exp(-0.5 * d)
+    table["delta_bic"] = d
+    table["weight"] = wts / wts.sum()
+    order = np.argsort(d, kind="stable")
+    table = table.iloc[order].reset_index(drop=True)
+    fits = [fits[i] for i in order]
+    best, best_spec = fits[0], used[int(order[0])]
+    return Proposal(
+        circuit=best.circuit,
+        fit=best,
+        n_arcs=len(best_spec.arcs),
+        diffusion=best_spec.diffusion,
+        candidates=table,
+        fits=tuple(fits),
+        drt=res,
+    )
