@@ -285,20 +285,20 @@ def _build_result(circuit, setup, compiled, f, Z, w_re, w_im, absolute, weight_n
     Jt = Jx / scale_x
     warn: list[str] = []
     s2 = 1.0 if absolute else (chi2 / dof if dof > 0 else np.nan)
-    try:
-        U, S, Vt = np.linalg.svd(Jt, full_matrices=False)
-        good = S > S[0] * 1e-12 if S.size else S
-        if S.size and not good.all():
-            warn.append("the Jacobian is rank deficient: some parameters are not determined by the data")
-        inv = (Vt[good].T / S[good] ** 2) @ Vt[good]
-        cov_free = inv * s2
-        if S.size and not good.all():
-            bad = np.abs(Vt[~good]).max(axis=0) > 0.1
-            cov_free[bad, :] = np.nan
-            cov_free[:, bad] = np.nan
-    except np.linalg.LinAlgError:
-        cov_free = np.full((p, p), np.nan)
-    cov = D @ np.diag(1 / scale_x) @ cov_free @ np.diag(1 / scale_x) @ D.T if p else np.zeros((len(names),) * 2)
+    cov_free = np.zeros((0, 0))
+    if p:
+        try:
+            _, S, Vt = np.linalg.svd(Jt, full_matrices=False)
+            good = S > S[0] * 1e-12
+            cov_free = (Vt[good].T / S[good] ** 2) @ Vt[good] * s2
+            if not good.all():
+                warn.append("the Jacobian is rank deficient: some parameters are not determined by the data")
+                bad = np.abs(Vt[~good]).max(axis=0) > 0.1
+                cov_free[bad, :] = np.nan
+                cov_free[:, bad] = np.nan
+        except np.linalg.LinAlgError:
+            cov_free = np.full((p, p), np.nan)
+    cov = (D / scale_x) @ cov_free @ (D / scale_x).T
     se = np.sqrt(np.clip(np.diag(cov), 0, None))
     se[np.isnan(np.diag(cov))] = np.nan
     tq = stats.t.ppf(0.975, max(dof, 1))

@@ -1,0 +1,40 @@
+import pytest
+
+import eisfit as ef
+
+EXPECTED = {
+    "polymer_nmc_before", "polymer_nmc_after", "pouch_4rc", "lili_symmetric", "blocking_cell", "randles",
+}
+
+
+def test_all_seed_presets_present():
+    assert EXPECTED <= set(ef.presets())
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_preset_is_complete(name):
+    p = ef.preset(name)
+    assert p.description and len(p.description) > 40
+    roles = {p.role(n) for n in p.circuit.parameters}
+    assert None not in roles  # every parameter has a physical role
+    assert roles <= {"bulk", "interface", "diffusion"}
+    for members in p.groups.values():
+        assert set(members) <= set(p.circuit.parameters)
+
+
+def test_before_after_polymer_cell_adds_rock_salt_and_diffusion():
+    before = ef.preset("polymer_nmc_before").circuit
+    after = ef.preset("polymer_nmc_after").circuit
+    new = set(after.parameters) - set(before.parameters)
+    assert {"R_rs", "Q_rs_Q", "Q_rs_n", "Wo_d_R", "Wo_d_tau"} == new
+    assert ef.preset("polymer_nmc_after").groups["interfacial"] == ("R_sei", "R_rs")
+
+
+def test_pouch_preset_has_four_rc():
+    c = ef.preset("pouch_4rc").circuit
+    assert sum(e.kind == "C" for e in c.elements) == 4
+
+
+def test_unknown_preset_suggests():
+    with pytest.raises(KeyError, match="pouch_4rc"):
+        ef.preset("pouch4rc")

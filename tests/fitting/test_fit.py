@@ -1,0 +1,243 @@
+"""Fitting: recovery without starting values, options, honesty about bad fits, results."""
+
+import json
+
+import numpy as np
+import pytest
+
+import eisfit as ef
+
+F = np.logspace(6, -1, 71)
+
+
+def q_of(r, tau, n):
+    return tau**n / r
+
+
+LADDER3 = ("R0 - (R1 | Q1) - (R2 | Q2) - (R3 | Q3)", dict(
+    R0=50, R1=175, Q1_Q=q_of(175, 1e-6, 0.9), Q1_n=0.9, R2=450, Q2_Q=q_of(450, 1e-3, 0.85),
+    Q2_n=0.85, R3=2000, Q3_Q=q_of(2000, 1.0, 0.8), Q3_n=0.8))
+POUCH = ("R1 - (R2 | C2) - (R3 | C3) - (R4 | C4) - (R5 | C5)", dict(
+    R1=0.13, R2=0.04, C2=1e-5 / 0.04, R3=0.16, C3=1e-4 / 0.16, R4=0.13, C4=1e-2 / 0.13,
+    R5=0.39, C5=0.5 / 0.39))
+RANDLES = ("R0 - (R1 | Q1) - ((R2 - Wo2) | Q2)", dict(
+    R0=20, R1=100, Q1_Q=q_of(100, 1e-5, 0.9), Q1_n=0.9, R2=200, Wo2_R=300, Wo2_tau=1.0,
+    Q2_Q=q_of(200, 1e-2, 0.85), Q2_n=0.85))
+
+
+def resistances(values):
+    return {k: v for k, v in values.items() if k.startswith("R") or k.endswith("_R")}
+
+
+@pytest.mark.parametrize("case", [LADDER3, POUCH, RANDLES], ids=["ladder3", "pouch", "randles"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_recovers_without_starting_values(case, seed):
+    text, truth = case
+    spec = ef.simulate(text, F, truth, noise=0.005, seed=seed)
+    res = ef.fit(text, spec)
+    assert res.success, res.message
+    for k, v in resistances(truth).items():
+        assert res.values[k] == pytest.approx(v, rel=0.1), k
+    assert 0.7 < res.noise_ratio < 1.3
+
+
+def test_noise_free_data_is_fitted_exactly():
+    text, truth = LADDER3
+    res = ef.fit(text, ef.simulate(text, F, truth))
+    for k, v in truth.items():
+        assert res.values[k] == pytest.approx(v, rel=1e-5), k
+
+
+def test_parameters_spanning_many_decades():
+    f = np.logspace(8, 0, 60)
+    truth = {"L0": 2e-9, "R0": 1e5, "R1": 1e6, "C1": 1e-12, "R2": 3e4, "C2": 1e-6}
+    text = "L0 - R0 - (R1 | C1) - (R2 | C2)"
+    res = ef.fit(text, ef.simulate(text, f, truth, noise=0.001, seed=3))
+    assert res.success, res.message
+    for k in ("R0", "R1", "C1", "R2", "C2"):
+        assert res.values[k] == pytest.approx(truth[k], rel=0.05), k
+
+
+def test_fixed_parameter_is_held():
+    text, truth = RANDLES
+    spec = ef.simulate(text, F, truth, noise=0.005, seed=4)
+    res = ef.fit(text, spec, fixed={"R0": 19.0})
+    assert res.values["R0"] == 19.0
+    assert res.stderr["R0"] == 0.0
+    assert "R0" in res.fixed and "R0" not in res.free
+    assert res.n_params == len(truth) - 1
+
+
+def test_tied_exponents_share_one_value():
+    text = "R0 - (R1 | Q1) - (R2 | Q2)"
+    truth = dict(R0=10, R1=100, Q1_Q=q_of(100, 1e-4, 0.8), Q1_n=0.8, R2=300, Q2_Q=q_of(300, 1e-1, 0.8), Q2_n=0.8)
+    spec = ef.simulate(text, F, truth, noise=0.005, seed=5)
+    res = ef.fit(text, spec, tie={"Q2_n": "Q1_n"})
+    assert res.values["Q2_n"] == res.values["Q1_n"]
+    assert res.values["Q1_n"] == pytest.approx(0.8, abs=0.01)
+    assert res.n_params == 6
+    assert res.stderr["Q2_n"] == res.stderr["Q1_n"] > 0
+
+
+def test_lmfit_parameters_accepted():
+    lmfit = pytest.importorskip("lmfit")
+    text = "R0 - (R1 | Q1) - (R2 | Q2)"
+    truth = dict(R0=10, R1=100, Q1_Q=q_of(100, 1e-4, 0.8), Q1_n=0.8, R2=300, Q2_Q=q_of(300, 1e-1, 0.8), Q2_n=0.8)
+    spec = ef.simulate(text, F, truth, noise=0.005, seed=6)
+    p = lmfit.Parameters()
+    p.add("R0", value=10.5, vary=False)
+    p.add("R1", value=50, min=1, max=1000)
+    p.add("Q1_n", value=0.7, min=0.5, max=1.0)
+    p.add("Q2_n", expr="Q1_n")
+    res = ef.fit(text, spec, init=p)
+    assert res.values["R0"] == 10.5 and "R0" in res.fixed
+    assert res.values["Q2_n"] == res.values["Q1_n"]
+    assert res.values["R1"] == pytest.approx(100, rel=0.05)
+    with pytest.raises(ef.FitError, match="equality"):
+        bad = lmfit.Parameters()
+        bad.add("Q1_n", value=0.8)
+        bad.add("Q2_n", expr="Q1_n * 2")
+        ef.fit(text, spec, init=bad)
+
+
+def test_bounds_respected_and_flagged():
+    text, truth = LADDER3
+    spec = ef.simulate(text, F, truth, noise=0.005, seed=7)
+    res = ef.fit(text, spec, bounds={"Q1_n": (0.5, 0.85)})
+    assert 0.5 <= res.values["Q1_n"] <= 0.85
+    assert "Q1_n" in res.at_bound
+
+
+def test_wrong_model_is_reported_as_failure():
+    text, truth = LADDER3
+    spec = ef.simulate(text, F, truth, noise=0.005, seed=8)
+    res = ef.fit("R0 - (R1 | Q1)", spec)
+    assert not res.success
+    assert "noise level" in res.message and "does not describe" in res.message
+
+
+def test_absurd_bounds_are_reported_as_failure():
+    text, truth = LADDER3
+    spec = ef.simulate(text, F, truth, noise=0.005, seed=9)
+    res = ef.fit(text, spec, bounds={"R1": (1e5, 1e6), "R2": (1e5, 1e6)})
+    assert not res.success
+    assert "bound" in res.message and "R1" in res.message
+
+
+def test_iteration_limit_is_reported():
+    text, truth = LADDER3
+    spec = ef.simulate(text, F, truth, noise=0.005, seed=10)
+    res = ef.fit(text, spec, init={k: v * 2.5 for k, v in truth.items() if not k.endswith("_n")},
+                 max_nfev=3, multistart=1)
+    assert not res.success and "iteration limit" in res.message
+
+
+def test_stated_sigma_gives_absolute_chi2():
+    text, truth = RANDLES
+    sigma = 0.005 * np.abs(ef.parse(text).impedance(F, truth))
+    spec = ef.simulate(text, F, truth, noise=0.005, seed=11)
+    res = ef.fit(text, spec, weight=sigma[np.argsort(F)])
+    assert res.weight == "sigma"
+    assert 0.6 < res.chi2_red < 1.5
+    wrong = ef.fit(text, spec, weight=sigma[np.argsort(F)] / 10)  # σ claimed 10× too small
+    assert not wrong.success and "implausible" in wrong.message
+
+
+def test_arcs_keep_time_constant_order():
+    text, truth = LADDER3
+    spec = ef.simulate(text, F, truth, noise=0.005, seed=12)
+    swapped = dict(truth)
+    for a, b in (("R1", "R3"), ("Q1_Q", "Q3_Q"), ("Q1_n", "Q3_n")):
+        swapped[a], swapped[b] = truth[b], truth[a]
+    res = ef.fit(text, spec, init=swapped)
+    assert res.values["R1"] == pytest.approx(175, rel=0.05)
+    assert res.values["R3"] == pytest.approx(2000, rel=0.05)
+    taus = [d.value for d in res.derived if d.quantity == "tau"]
+    assert taus == sorted(taus)
+
+
+def test_warm_start_from_previous_result():
+    text, truth = RANDLES
+    first = ef.fit(text, ef.simulate(text, F, truth, noise=0.005, seed=13))
+    grown = dict(truth, R2=260)
+    second = ef.fit(text, ef.simulate(text, F, grown, noise=0.005, seed=14), init=first)
+    assert second.success
+    assert second.values["R2"] == pytest.approx(260, rel=0.05)
+    assert second.initial_values["R2"] == pytest.approx(first.values["R2"])
+
+
+def test_standard_errors_match_scatter_and_ci_coverage():
+    """Monte Carlo: stderr ≈ standard deviation of the estimates; 95 % CIs cover ~95 %."""
+    text = "R0 - (R1 | Q1) - (R2 | Q2)"
+    truth = dict(R0=10, R1=100, Q1_Q=q_of(100, 1e-4, 0.85), Q1_n=0.85, R2=300,
+                 Q2_Q=q_of(300, 1e-1, 0.8), Q2_n=0.8)
+    rng = np.random.default_rng(15)
+    est, se, hits, total = [], [], 0, 0
+    for _ in range(60):
+        res = ef.fit(text, ef.simulate(text, F, truth, noise=0.005, seed=rng))
+        est.append(res.values["R2"])
+        se.append(res.stderr["R2"])
+        for k in res.free:
+            lo, hi = res.ci[k]
+            hits += lo <= truth[k] <= hi
+            total += 1
+    assert np.std(est, ddof=1) == pytest.approx(np.mean(se), rel=0.3)
+    assert 0.88 <= hits / total <= 0.99
+
+
+def test_derived_quantities_closed_form():
+    text = "R0 - (R1 | Q1) - (R2 | C2)"
+    truth = dict(R0=10, R1=100, Q1_Q=2e-5, Q1_n=0.85, R2=50, C2=1e-3)
+    res = ef.fit(text, ef.simulate(text, F, truth), init=truth)
+    d = {(x.element, x.quantity): x.value for x in res.derived}
+    assert d[("R1|Q1", "tau")] == pytest.approx((100 * 2e-5) ** (1 / 0.85), rel=1e-6)
+    assert d[("R1|Q1", "C_eff")] == pytest.approx(2e-5 ** (1 / 0.85) * 100 ** (1 / 0.85 - 1), rel=1e-6)
+    assert d[("R2|C2", "f_peak")] == pytest.approx(1 / (2 * np.pi * 0.05), rel=1e-6)
+
+
+def test_result_tables_report_json():
+    text, truth = RANDLES
+    res = ef.fit(text, ef.simulate(text, F, truth, noise=0.005, seed=16))
+    df = res.to_frame()
+    assert list(df["parameter"]) == list(ef.parse(text).parameters)
+    assert {"value", "stderr", "ci_low", "ci_high", "unit", "at_bound"} <= set(df.columns)
+    assert df.set_index("parameter").loc["R1", "unit"] == "Ω"
+    rep = res.report()
+    assert "Wo2_tau" in rep and "success" in rep
+    assert "<table>" in res._repr_html_()
+    again = ef.FitResult.from_json(res.to_json())
+    assert again == res
+    assert again.values == res.values and again.ci == res.ci
+    np.testing.assert_allclose(again.covariance, res.covariance)
+    json.loads(res.to_json())  # strict JSON (no NaN literals)
+    with pytest.raises(Exception):
+        res.success = False  # immutable
+
+
+def test_unknown_names_are_clear_errors():
+    text, truth = RANDLES
+    spec = ef.simulate(text, F, truth)
+    with pytest.raises(ef.FitError, match="did you mean 'Wo2_tau'"):
+        ef.fit(text, spec, bounds={"Wo2_t": (0, 1)})
+    with pytest.raises(ef.FitError, match="unknown parameters"):
+        ef.fit(text, spec, init={"R9": 1.0})
+    with pytest.raises(ef.FitError, match="need a value"):
+        ef.fit(text, spec, fixed=["R0"])
+
+
+def test_accepts_preset_and_masked_points():
+    p = ef.preset("randles")
+    truth = dict(R0=20, R_ct=200, Wo_d_R=300, Wo_d_tau=1.0, Q_dl_Q=q_of(200, 1e-2, 0.85), Q_dl_n=0.85)
+    spec = ef.simulate(p, F, truth, noise=0.005, seed=17)
+    spec = spec.masked(spec.freq > 2e5)  # drop the highest frequencies
+    res = ef.fit(p, spec)
+    assert res.success and res.n_points == 2 * int(spec.mask.sum())
+    assert res.values["R_ct"] == pytest.approx(200, rel=0.05)
+
+
+def test_simulate_noise_level():
+    text, truth = RANDLES
+    z = ef.parse(text).impedance(F, truth)
+    s = ef.simulate(text, F, truth, noise=0.01, seed=18)
+    rel = (s.Z - z) / np.abs(z)
+    assert np.std(np.concatenate((rel.real, rel.imag))) == pytest.approx(0.01, rel=0.2)
