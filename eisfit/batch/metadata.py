@@ -29,6 +29,8 @@ __all__ = [
     "clean_header_meta",
     "ORDER_FIELDS",
     "order_value",
+    "state_rank",
+    "STATE_ORDER",
 ]
 
 #: Metadata fields that order spectra within a cell, in priority order.
@@ -197,9 +199,26 @@ def clean_header_meta(meta: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+#: Usual words for the state of a cell, in time order (before < after).
+STATE_ORDER = ("pristine", "fresh", "initial", "before", "formation", "formed", "after",
+               "cycled", "aged", "end", "final")
+
+
+def state_rank(state: Any) -> float:
+    """Position of a ``state`` value in :data:`STATE_ORDER` (NaN if unknown)."""
+    if state is None:
+        return math.nan
+    s = str(state).strip().lower()
+    for i, w in enumerate(STATE_ORDER):
+        if s == w or s.startswith(w + "_") or s.startswith(w + " "):
+            return float(i)
+    return math.nan
+
+
 def order_value(meta: Mapping[str, Any]) -> tuple:
-    """Sort key of a spectrum within its cell: cycle, then time, then state of charge."""
-    key = []
+    """Sort key of a spectrum within its cell: state (before < after), cycle, time, SOC."""
+    r = state_rank(meta.get("state"))
+    key = [(0, r) if math.isfinite(r) else (1, 0.0)]
     for f in ORDER_FIELDS:
         v = meta.get(f)
         try:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .discover import natural_key
-from .metadata import ORDER_FIELDS
+from .metadata import ORDER_FIELDS, state_rank
 from .models import ModelChoice, resolve
 
 __all__ = ["build_tables", "group_value", "default_groups", "PARAM_COLUMNS", "SPECTRA_COLUMNS"]
@@ -233,6 +233,8 @@ def _sort(df, meta_cols):
     keys = pd.DataFrame(index=df.index)
     if "cell" in meta_cols:
         keys["_cell"] = _rank(df["cell"])
+    if "state" in meta_cols:
+        keys["_state"] = df["state"].map(state_rank)
     for f in ORDER_FIELDS:
         if f in meta_cols:
             keys["_" + f] = pd.to_numeric(df[f], errors="coerce")

@@ -1,0 +1,237 @@
+"""End-to-end batch runs with the real fitter on simulated spectra with known growth."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import eisfit as ef
+from eisfit.batch.discover import file_hash
+
+from batch_synth import FREQ, MODEL, make_folder, truth, write_spectrum
+
+PATTERN = "{cell}_cycle{cycle:d}"
+STABLE = ["file", "spectrum", "parameter", "value", "stderr", "ci_low", "ci_high", "at_bound"]
+
+
+def _run(folder, out, **kw):
+    kw.setdefault("pattern", PATTERN)
+    kw.setdefault("n_jobs", 1)
+    kw.setdefault("report", False)
+    return ef.batch.run(folder, MODEL, out=out, **kw)
+
+
+def test_recovers_parameters_and_growth(cycling_folder, tmp_path):
+    res = _run(cycling_folder, tmp_path / "out", groups={"interfacial": ["R1", "R2"]})
+    assert res.failures.empty and (res.spectra["status"] == "ok").all()
+    assert set(res.spectra["cell"]) == {"cell0", "cell1"}
+    p = res.parameters
+    for (cell, cycle), sub in p.groupby(["cell", "cycle"]):
+        t = truth(int(cell[-1]), int(cycle))
+        v = sub.set_index("parameter")["value"]
+        for name in ("R0", "R1", "R2"):
+            assert v[name] == pytest.approx(t[name], rel=0.03), (cell, cycle, name)
+    g = res.growth.set_index(["cell", "parameter"])
+    for cell in ("cell0", "cell1"):
+        for name, slope in (("R1", 1.5), ("R2", 4.0), ("interfacial", 5.5)):
+            row = g.loc[(cell, name)]
+            assert row["x"] == "cycle" and row["n"] == 6
+            assert row["slope"] == pytest.approx(slope, rel=0.05)
+            assert row["slope_ci_low"] <= slope <= row["slope_ci_high"]
+        t1, t6 = truth(int(cell[-1]), 1), truth(int(cell[-1]), 6)
+        assert g.loc[(cell, "R2"), "change"] == pytest.approx(t6["R2"] - t1["R2"], rel=0.1)
+    # tidy table columns promised by the issue
+    for col in ["file", "spectrum", "cell", "cycle", "parameter", "value", "stderr", "ci_low",
+                "ci_high", "unit", "at_bound"]:
+        assert col in p.columns
+    assert (p.loc[p["parameter"] == "R1", "unit"] == "Ω").all()
+    # warm start used after the first spectrum of each chunk
+    assert res.spectra["warm_start"].sum() == len(res.spectra) - 2
+
+
+def test_outputs_written_atomically_with_run_json(cycling_folder, tmp_path):
+    out = tmp_path / "out"
+    res = _run(cycling_folder, out)
+    names = {p.name for p in out.iterdir()}
+    assert {"parameters.csv", "parameters.parquet", "spectra.csv", "growth.csv", "run.json"} <= names
+    assert not [n for n in names if n.endswith(".tmp")]
+    info = json.loads((out / "run.json").read_text())
+    assert info["eisfit_version"] == ef.__version__
+    assert info["options"]["pattern"] == PATTERN
+    hashes = {d["file"]: d["hash"] for d in info["inputs"]}
+    assert hashes["cell1_cycle3.csv"] == file_hash(cycling_folder / "cell1_cycle3.csv")
+    csv = pd.read_csv(out / "parameters.csv")
+    pq = pd.read_parquet(out / "parameters.parquet")
+    assert len(csv) == len(pq) == len(res.parameters)
+    np.testing.assert_allclose(csv["value"], res.parameters["value"])
+
+
+def test_bad_files_are_recorded_and_batch_goes_on(cycling_folder, tmp_path):
+    (cycling_folder / "empty.csv").write_text("")
+    (cycling_folder / "corrupt.csv").write_text("freq_Hz,z_real_ohm,z_imag_ohm\n1e3,abc,\x00\x01\n")
+    (cycling_folder / "notes.md").write_text("# lab notes\nnot a spectrum\n")
+    (cycling_folder / "image.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    res = _run(cycling_folder, tmp_path / "out")
+    failed = set(res.failures["file"])
+    assert failed == {"empty.csv", "corrupt.csv", "notes.md", "image.png"}
+    assert res.failures["error"].str.len().min() > 10
+    assert (res.failures["stage"] == "read").all()
+    assert (res.spectra["status"] == "ok").sum() == 12
+    on_disk = pd.read_csv(tmp_path / "out" / "spectra.csv")
+    assert set(on_disk.loc[on_disk["status"] == "failed", "file"]) == failed
+
+
+def test_incremental_rerun_fits_only_new_or_changed(cycling_folder, tmp_path):
+    out = tmp_path / "out"
+    first = _run(cycling_folder, out)
+    assert first.n_fitted == 12
+    again = _run(cycling_folder, out)
+    assert again.n_fitted == 0 and again.n_cached == 12
+    pd.testing.assert_frame_equal(first.parameters[STABLE], again.parameters[STABLE])
+    # a new cycle and a changed file
+    write_spectrum(cycling_folder / "cell0_cycle7.csv",
+                   ef.simulate(MODEL, FREQ, truth(0, 7), noise=0.003, seed=7))
+    write_spectrum(cycling_folder / "cell1_cycle2.csv",
+                   ef.simulate(MODEL, FREQ, truth(1, 2), noise=0.003, seed=999))
+    third = _run(cycling_folder, out)
+    status = third.files.set_index("file")["status"]
+    assert set(status[status == "fitted"].index) == {"cell0_cycle7.csv", "cell1_cycle2.csv"}
+    assert third.n_cached == 11
+    # options that change results invalidate the cache
+    assert _run(cycling_folder, out, fmin=0.5).n_fitted == 13
+
+
+def test_killed_run_resumes_to_the_same_tables(tmp_path):
+    folder = make_folder(tmp_path / "data", cells=2, cycles=15)
+    ref = _run(folder, tmp_path / "ref", chunk_size=4)
+    out = tmp_path / "out"
+    script = textwrap.dedent(
+        f"""
+        import eisfit as ef, eisfit.batch.worker as w, time
+        orig = w.run_task
+        def slow(task):
+            time.sleep(0.3)
+            return orig(task)
+        w.run_task = slow
+        import eisfit.batch.core as core
+        core.run_task = slow
+        ef.batch.run({str(folder)!r}, {MODEL!r}, out={str(out)!r}, pattern={PATTERN!r},
+                     n_jobs=1, chunk_size=4, report=False)
+        """
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script])
+    cache = out / ".eisfit-cache"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        n = len(list(cache.rglob("*.pkl"))) if cache.exists() else 0
+        if n >= 6:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = len(list(cache.rglob("*.pkl")))
+    assert 6 <= done < 30, "the run must be killed part-way"
+    assert not (out / "parameters.csv").exists()
+    resumed = _run(folder, out, chunk_size=4)
+    assert resumed.n_cached == done and resumed.n_fitted == 30 - done
+    pd.testing.assert_frame_equal(ref.parameters[STABLE], resumed.parameters[STABLE])
+    pd.testing.assert_frame_equal(
+        ref.growth.drop(columns=[]), resumed.growth, check_exact=False, rtol=1e-12
+    )
+
+
+def test_model_per_state_with_arc_appearing(tmp_path):
+    folder = tmp_path / "d"
+    folder.mkdir()
+    before = ef.preset("polymer_nmc_before").circuit
+    after = ef.preset("polymer_nmc_after").circuit
+    vb = {"R_bulk": 56.0, "Q_bulk_Q": 1e-7, "Q_bulk_n": 0.9, "R_sei": 175.0, "Q_sei_Q": 1e-6,
+          "Q_sei_n": 0.8}
+    # SEEDS §1 Table 2, xPEO before/after 20 cycles (Ω); time constants spread over the band
+    va = {"R_bulk": 52.0, "Q_bulk_Q": 1e-7, "Q_bulk_n": 0.9, "R_sei": 454.0, "Q_sei_Q": 1e-6,
+          "Q_sei_n": 0.8, "R_rs": 2064.0, "Q_rs_Q": 1e-5, "Q_rs_n": 0.8, "Wo_d_R": 300.0,
+          "Wo_d_tau": 100.0}
+    f = np.logspace(6, -2, 60)
+    write_spectrum(folder / "xPEO_before.csv", ef.simulate(before, f, vb, noise=0.002, seed=1))
+    write_spectrum(folder / "xPEO_after.csv", ef.simulate(after, f, va, noise=0.002, seed=2))
+    res = ef.batch.run(folder, {"before": "polymer_nmc_before", "*": "polymer_nmc_after"},
+                       pattern="{cell}_{state}", out=tmp_path / "o", n_jobs=1, report=False,
+                       sidecar=_sidecar(tmp_path, "cell,area\nxPEO,0.97\n"))
+    p = res.parameters.set_index(["state", "parameter"])["value"]
+    assert p[("before", "R_sei")] == pytest.approx(175, rel=0.05)
+    assert ("before", "R_rs") not in p.index
+    assert p[("after", "R_rs")] == pytest.approx(2064, rel=0.05)
+    # SEEDS §1 Table 2: interfacial = SEI_D+CEI_D + CEI_RS = 454 + 2064 = 2518 Ω after cycling
+    assert p[("after", "interfacial")] == pytest.approx(2518, rel=0.05)
+    assert p[("before", "interfacial")] == pytest.approx(175, rel=0.05)
+    g = res.growth.set_index("parameter")
+    assert g.loc["interfacial", "change"] == pytest.approx(2518 - 175, rel=0.06)
+    assert g.loc["interfacial", "area_cm2"] == 0.97
+    assert g.loc["interfacial", "last_ohm_cm2"] == pytest.approx(2518 * 0.97, rel=0.05)
+    assert set(res.spectra["model"]) == {"polymer_nmc_before", "polymer_nmc_after"}
+
+
+def _sidecar(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "side.csv"
+    p.write_text(text)
+    return p
+
+
+def test_multi_spectrum_file_is_one_ordered_cell(tmp_path):
+    # a wide table: one row per spectrum (SEEDS §3: one file, many spectra by SOC)
+    f = FREQ
+    rows = []
+    for k in range(1, 5):
+        z = ef.simulate(MODEL, f, truth(0, k), noise=0.002, seed=k).Z
+        rows.append([k] + list(z.real) + list(-z.imag))
+    cols = ["cycle"] + [f"ZReal_{x:.6g}Hz" for x in f] + [f"ZImag_{x:.6g}Hz" for x in f]
+    folder = tmp_path / "w"
+    folder.mkdir()
+    pd.DataFrame(rows, columns=cols).to_csv(folder / "seq.csv", index=False)
+    spectra = ef.read(folder / "seq.csv")
+    if len(spectra) != 4:
+        pytest.fail(f"wide-table reader returned {len(spectra)} spectra")
+    res = ef.batch.run(folder, MODEL, n_jobs=1, report=False)
+    assert list(res.spectra["spectrum"]) == [0, 1, 2, 3]
+    assert set(res.spectra["cell"]) == {"w"}
+    r2 = res.parameters[res.parameters["parameter"] == "R2"]["value"].to_numpy()
+    np.testing.assert_allclose(r2, [truth(0, k)["R2"] for k in range(1, 5)], rtol=0.03)
+
+
+def test_parallel_processes_give_the_same_tables(cycling_folder, tmp_path):
+    serial = _run(cycling_folder, None, chunk_size=3)
+    par = _run(cycling_folder, None, chunk_size=3, n_jobs=2)
+    assert par.options["executor"] == "processes"
+    pd.testing.assert_frame_equal(serial.parameters[STABLE], par.parameters[STABLE])
+
+
+def test_dask_local_cluster(cycling_folder, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    serial = _run(cycling_folder, None, chunk_size=3)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster:
+        with distributed.Client(cluster) as client:
+            res = _run(cycling_folder, tmp_path / "o", chunk_size=3, scheduler=client)
+            assert res.options["executor"] == "dask"
+            by_address = _run(cycling_folder, None, chunk_size=3, scheduler=cluster.scheduler_address)
+    pd.testing.assert_frame_equal(serial.parameters[STABLE], res.parameters[STABLE])
+    pd.testing.assert_frame_equal(serial.parameters[STABLE], by_address.parameters[STABLE])
+
+
+def test_usage_errors_raise(tmp_path):
+    with pytest.raises(ef.EisfitError):
+        ef.batch.run(tmp_path / "missing", MODEL)
+    with pytest.raises(ef.EisfitError):
+        ef.batch.run(tmp_path, "R0 - (R1 |")
+    with pytest.raises(ef.EisfitError):
+        ef.batch.run(tmp_path, MODEL, pattern="nofields")
