@@ -135,26 +135,28 @@ def _split(p: Peak) -> tuple[Peak, Peak]:
     return a, b
 
 
-def _peak_sets(peaks: list[Peak], extra: list[Peak], max_arcs: int) -> dict[int, list[Peak]]:
-    """Peak lists for arc counts n0-1, n0, n0+1."""
+def _peak_sets(
+    peaks: list[Peak], extra: list[Peak], max_arcs: int, R_pol: float
+) -> list[tuple[int, list[Peak]]]:
+    """Peak lists for arc counts n0-1, n0 and n0+1 (the latter in up to two variants:
+    the broadest peak split in two, and the strongest sub-threshold peak added)."""
     n0 = len(peaks)
-    sets: dict[int, list[Peak]] = {}
+    sets: list[tuple[int, list[Peak]]] = []
     if n0 == 0:
         return sets
-    sets[n0] = list(peaks)
+    sets.append((n0, list(peaks)))
     if n0 > 1:
         drop = min(range(n0), key=lambda i: peaks[i].R)
-        sets[n0 - 1] = [p for i, p in enumerate(peaks) if i != drop]
+        sets.append((n0 - 1, [p for i, p in enumerate(peaks) if i != drop]))
     if n0 + 1 <= max_arcs:
-        if extra:
-            add = max(extra, key=lambda p: p.significance)
-            sets[n0 + 1] = sorted(list(peaks) + [add], key=lambda p: p.tau)
-        else:
-            # split the peak that is broadest relative to its neighbours' widths
-            i = max(range(n0), key=lambda i: peaks[i].width)
-            a, b = _split(peaks[i])
-            sets[n0 + 1] = sorted(peaks[:i] + [a, b] + peaks[i + 1 :], key=lambda p: p.tau)
-    return {k: v for k, v in sets.items() if 1 <= k <= max_arcs}
+        i = max(range(n0), key=lambda i: peaks[i].width)
+        a, b = _split(peaks[i])
+        sets.append((n0 + 1, sorted(peaks[:i] + [a, b] + peaks[i + 1 :], key=lambda p: p.tau)))
+        big = [p for p in extra if p.R > 0.01 * R_pol]
+        if big:
+            add = max(big, key=lambda p: p.significance)
+            sets.append((n0 + 1, sorted(list(peaks) + [add], key=lambda p: p.tau)))
+    return [(k, v) for k, v in sets if 1 <= k <= max_arcs]
 
 
 def _diffusion_hint(res: DRTResult, peaks: list[Peak]) -> bool:
@@ -227,18 +229,19 @@ def _specs(res: DRTResult, max_elements: int, diffusion: str) -> list[_Spec]:
         peaks = [max(sig, key=lambda p: p.R)]
     all_w = [p.width for p in res.all_peaks()]
     w_min = min(all_w) if all_w else 0.0
-    sets = _peak_sets(peaks, extra, max_elements)
+    sets = _peak_sets(peaks, extra, max_elements, res.R_pol)
     specs: list[_Spec] = []
     seen: set = set()
 
     def add(spec: _Spec):
-        key = (spec.label, spec.diffusion)
+        key = tuple((a.kind, round(float(np.log10(a.tau)), 1)) for a in spec.arcs) + (
+            spec.diffusion,
+        )
         if key not in seen:
             seen.add(key)
             specs.append(spec)
 
-    for k in sorted(sets):
-        ps = sets[k]
+    for k, ps in sets:
         add(_Spec(tuple(_arc_from_peak(p, "RQ", w_min) for p in ps)))
         add(_Spec(tuple(_arc_from_peak(p, "RC", w_min) for p in ps)))
         mixed = tuple(
@@ -250,11 +253,9 @@ def _specs(res: DRTResult, max_elements: int, diffusion: str) -> list[_Spec]:
     )
     if want_diff:
         kinds = ("Ws", "Wo") if diffusion in ("auto", "both") else (diffusion,)
-        for k in sorted(sets):
-            ps = sorted(sets[k], key=lambda p: p.tau)
+        for k, ps in sets:
+            ps = sorted(ps, key=lambda p: p.tau)
             slow, rest = ps[-1], ps[:-1]
-            if k > max_elements:
-                continue
             for kind in kinds:
                 if kind == "Ws":
                     R, T = slow.R * np.pi**2 / 8, slow.tau * np.pi**2 / 4
