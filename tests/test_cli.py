@@ -1,0 +1,85 @@
+"""The eisfit command line: exit codes, the bundled example, single-file commands."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+import eisfit as ef
+from eisfit.cli import main
+
+
+def test_batch_example_writes_tables_and_growth(tmp_path, capsys):
+    out = tmp_path / "eisfit-out"
+    assert main(["batch", "--example", "--out", str(out), "--no-report", "--jobs", "1"]) == 0
+    text = capsys.readouterr().out
+    assert "18 files, 18 spectra" in text
+    spectra = pd.read_csv(out / "spectra.csv")
+    assert len(spectra) == 18 and set(spectra["cell"]) == {"25C01", "25C02", "25C05"}
+    assert spectra["status"].isin(["ok", "poor_fit"]).all()
+    # sidecar metadata (capacity per cycle) reached the tables
+    assert "capacity_mAh" in spectra.columns
+    first = spectra[(spectra["cell"] == "25C01") & (spectra["cycle"] == 1)]
+    assert first["capacity_mAh"].iloc[0] == pytest.approx(37.2027)
+    growth = pd.read_csv(out / "growth.csv")
+    assert {"R0", "R1", "R2", "interfacial"} <= set(growth["parameter"])
+    # the SEI/charge-transfer arcs of these cells grow as the capacity fades (Zhang 2020)
+    inter = growth[growth["parameter"] == "interfacial"].set_index("cell")
+    assert inter.loc["25C01", "change"] > 0 and inter.loc["25C05", "change"] > 0
+
+
+def test_batch_usage_errors_exit_2(tmp_path, capsys):
+    assert main(["batch", str(tmp_path / "nope"), "--model", "R0", "--out", str(tmp_path / "o")]) == 2
+    assert "no such file" in capsys.readouterr().err
+    assert main(["batch", str(tmp_path), "--model", "R0 - (R1 |", "--out", str(tmp_path / "o")]) == 2
+    assert main(["batch", "--out", str(tmp_path / "o")]) == 2
+    with pytest.raises(SystemExit) as e:
+        main(["batch", "--jobs", "many"])
+    assert e.value.code == 2
+
+
+def test_batch_failures_exit_0_or_1_with_strict(tmp_path, capsys):
+    d = tmp_path / "d"
+    d.mkdir()
+    s = ef.simulate("R0 - (R1 | Q1)", [1e4, 1e3, 1e2, 10, 1, 0.1],
+                    {"R0": 1, "R1": 10, "Q1_Q": 1e-3, "Q1_n": 0.9})
+    (d / "good.csv").write_text("freq_Hz,z_real_ohm,z_imag_ohm\n" + "\n".join(
+        f"{f},{z.real},{z.imag}" for f, z in zip(s.freq, s.Z)))
+    (d / "bad.csv").write_text("garbage\n")
+    args = ["batch", str(d), "--model", "R0 - (R1 | Q1)", "--out", str(tmp_path / "o"),
+            "--no-report", "--no-kk"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "FAILED bad.csv" in out and "1 failed" in out
+    assert main(args + ["--strict"]) == 1
+
+
+def test_circuits_lists_presets(capsys):
+    assert main(["circuits"]) == 0
+    text = capsys.readouterr().out
+    for name in ef.presets():
+        assert name in text
+
+
+def test_fit_single_file_prints_values(tmp_path, capsys):
+    vals = {"R0": 5.0, "R1": 40.0, "Q1_Q": 1e-5, "Q1_n": 0.9}
+    import numpy as np
+
+    f = np.logspace(5, -1, 30)
+    s = ef.simulate("R0 - (R1 | Q1)", f, vals)
+    p = tmp_path / "one.csv"
+    p.write_text("freq_Hz,z_real_ohm,z_imag_ohm\n" + "\n".join(
+        f"{float(a)!r},{float(z.real)!r},{float(z.imag)!r}" for a, z in zip(s.freq, s.Z)))
+    assert main(["fit", str(p), "--model", "R0 - (R1 | Q1)", "--json"]) == 0
+    res = ef.FitResult.from_json(capsys.readouterr().out)
+    assert res.values["R1"] == pytest.approx(40.0, rel=1e-6)
+    assert main(["fit", str(p), "--model", "R0 - (R1 | Q1)", "--index", "3"]) == 2
+
+
+def test_console_entry_point_runs_as_module(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "eisfit.cli", "--version"], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout.startswith("eisfit ")
