@@ -182,8 +182,7 @@ def _row_dtype(ids: list[int], rowsize: int, path: Any) -> tuple[np.dtype, list[
     return dt, skipped
 
 
-def read(path: str | Path, *, sign_fix: str = "auto", **options: Any) -> list[Spectrum]:
-    """Read the impedance spectra of an EC-Lab ``.mpr`` file (PEIS or GEIS)."""
+def _decode(path: Any) -> tuple[dict[int, np.ndarray], dict[str, Any], dict[str, dict], int, list]:
     raw = read_bytes(path)
     mods = modules(raw, path)
     by_name = {m["name"]: m for m in mods}
@@ -200,13 +199,6 @@ def read(path: str | Path, *, sign_fix: str = "auto", **options: Any) -> list[Sp
     meta["date"] = datamod["date"]
     d = datamod["data"]
     n, ids, start = _data_layout(d, datamod["version"], path)
-    if 32 not in ids:
-        tech = meta.get("technique", "unknown technique")
-        raise ReaderError(
-            f"no frequency column (id 32): this .mpr holds {tech} data, not impedance; "
-            f"column ids {ids}",
-            path,
-        )
     if n == 0:
         raise ReaderError("data module holds 0 rows", path)
     body = len(d) - start
@@ -214,10 +206,37 @@ def read(path: str | Path, *, sign_fix: str = "auto", **options: Any) -> list[Sp
         raise ReaderError(
             f"data module: {body} bytes of rows is not a multiple of {n} rows (truncated?)", path
         )
-    rowsize = body // n
-    dt, skipped = _row_dtype(ids, rowsize, path)
+    dt, skipped = _row_dtype(ids, body // n, path)
     rows = np.frombuffer(d, dtype=dt, count=n, offset=start)
     cols = {int(name[1:]): rows[name].astype(float) for name in dt.names}
+    meta["column_ids"] = ids
+    return cols, meta, by_name, n, skipped
+
+
+def columns(path: str | Path) -> dict[str, np.ndarray]:
+    """All decodable data columns of an ``.mpr`` file, by EC-Lab column name.
+
+    Examples
+    --------
+    >>> from eisfit.data.readers import biologic_mpr
+    >>> callable(biologic_mpr.columns)
+    True
+    """
+    cols, *_ = _decode(path)
+    return {COLUMNS[c][0]: v for c, v in cols.items()}
+
+
+def read(path: str | Path, *, sign_fix: str = "keep", **options: Any) -> list[Spectrum]:
+    """Read the impedance spectra of an EC-Lab ``.mpr`` file (PEIS or GEIS)."""
+    cols, meta, by_name, n, skipped = _decode(path)
+    ids = meta.pop("column_ids")
+    if 32 not in ids:
+        tech = meta.get("technique", "unknown technique")
+        raise ReaderError(
+            f"no frequency column (id 32): this .mpr holds {tech} data, not impedance; "
+            f"column ids {ids}",
+            path,
+        )
     need = [32, 37, 38] if 38 in cols else [32, 36, 35]
     missing = [c for c in need if c not in cols]
     if missing:
@@ -229,19 +248,16 @@ def read(path: str | Path, *, sign_fix: str = "auto", **options: Any) -> list[Sp
     roles = Roles(index={_ROLE_OF[c]: k for k, c in enumerate(order)},
                   names=[COLUMNS[c][0] for c in order], current_mA=True)
     loops = by_name.get("VMP loop")
-    spectra: list[Spectrum]
     if loops is not None and len(loops["data"]) >= 4:
         ld = loops["data"]
         count = struct.unpack("<I", ld[:4])[0]
         count = min(count, (len(ld) - 4) // 4)
         starts = np.frombuffer(ld, "<u4", count=count, offset=4).astype(np.int64)
-        starts = np.unique(np.clip(starts, 0, n))
-        bounds = np.union1d(starts, [0, n])
+        bounds = np.union1d(np.clip(starts, 0, n), [0, n])
         loop_id = np.zeros(n)
         for k, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
             loop_id[a:b] = k
         table = np.column_stack([table, loop_id])
         roles.index["loop"] = table.shape[1] - 1
         roles.names.append("loop")
-    spectra = build_spectra(table, roles, path, FORMAT, meta, sign_fix=sign_fix)
-    return spectra
+    return build_spectra(table, roles, path, FORMAT, meta, sign_fix=sign_fix)

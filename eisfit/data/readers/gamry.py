@@ -46,6 +46,9 @@ def _header(lines: list[str]) -> dict[str, Any]:
     date = time = None
     for ln in lines:
         parts = ln.rstrip("\r\n").split("\t")
+        if len(parts) == 2 and parts[0] == "TAG":
+            meta["technique"] = parts[1].strip()
+            continue
         if len(parts) < 3:
             continue
         key, typ, val = parts[0].strip(), parts[1].strip(), parts[2].strip()

@@ -122,17 +122,36 @@ def _wide_columns(names: Sequence[str]) -> dict[str, dict[float, int]] | None:
     return groups if ok and len(groups.get("zre", groups.get("zmod", {}))) >= 2 else None
 
 
-def _read_wide(rows, names, groups, path, fmt, meta, sign_fix, first_line) -> list[Spectrum]:
-    if "zre" in groups:
-        im_key = "neg_zim" if "neg_zim" in groups else "zim"
-        freqs = sorted(set(groups["zre"]) & set(groups[im_key]), reverse=True)
-        cols_a = [groups["zre"][f] for f in freqs]
-        cols_b = [groups[im_key][f] for f in freqs]
+def _load_frequencies(frequencies: Any, path: Any) -> np.ndarray:
+    if isinstance(frequencies, (str, Path)):
+        raw = read_bytes(frequencies)
+        vals = [t for t in decode(raw).replace(",", " ").split() if t]
+        if not vals or not all(is_number(v) for v in vals):
+            raise ReaderError("expected one number per line", frequencies)
+        return np.array([float(v) for v in vals])
+    return np.asarray(frequencies, dtype=float).ravel()
+
+
+def _read_wide(rows, names, groups, path, fmt, meta, sign_fix, first_line,
+               frequencies=None) -> list[Spectrum]:
+    a_key = "zre" if "zre" in groups else "zmod"
+    im_key = ("neg_zim" if "neg_zim" in groups else "zim") if a_key == "zre" else "phase"
+    # keep the file's column order
+    freqs = [f for f, _ in sorted(groups[a_key].items(), key=lambda kv: kv[1])
+             if f in groups[im_key]]
+    cols_a = [groups[a_key][f] for f in freqs]
+    cols_b = [groups[im_key][f] for f in freqs]
+    meta = dict(meta)
+    if frequencies is not None:
+        fv = _load_frequencies(frequencies, path)
+        if fv.size != len(freqs):
+            raise ReaderError(
+                f"{fv.size} frequencies given for {len(freqs)} impedance columns", path, first_line - 1
+            )
+        freqs = list(fv)
+        meta["freq_source"] = "given"
     else:
-        im_key = "phase"
-        freqs = sorted(set(groups["zmod"]) & set(groups["phase"]), reverse=True)
-        cols_a = [groups["zmod"][f] for f in freqs]
-        cols_b = [groups["phase"][f] for f in freqs]
+        meta["freq_source"] = "column names"
     used = set(cols_a) | set(cols_b) | {k for g in groups.values() for k in g.values()}
     other = [k for k in range(len(names)) if k not in used]
     width = len(names)
@@ -285,7 +304,8 @@ def read_text(path: Any, text: str, fmt: str = FORMAT, meta: dict | None = None,
             body = "\n".join(lines[hdr + 1 :])
             rows = _csv_rows(body, sep or ",", path)
             if groups is not None:
-                return _read_wide(rows, names, groups, path, fmt, meta, sign_fix, hdr + 2)
+                return _read_wide(rows, names, groups, path, fmt, meta, sign_fix, hdr + 2,
+                                  options.get("frequencies"))
             got = _read_array_cells(rows, names, path, fmt, meta, hdr + 2)
             if got is not None:
                 return got
