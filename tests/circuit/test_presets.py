@@ -38,3 +38,12 @@ def test_pouch_preset_has_four_rc():
 def test_unknown_preset_suggests():
     with pytest.raises(KeyError, match="pouch_4rc"):
         ef.preset("pouch4rc")
+
+
+def test_ladder_builder():
+    assert str(ef.ladder(2, "RQ", diffusion="Wo")) == "R0 - (R1 | Q1) - (R2 | Q2) - Wo3"
+    assert str(ef.ladder(3, "RC", series=None)) == "(R1 | C1) - (R2 | C2) - (R3 | C3)"
+    assert str(ef.ladder(1, "H", inductance=True)) == "L0 - R0 - H1"
+    assert ef.ladder(4, "RC", start=2) == ef.parse("R1 - (R2 | C2) - (R3 | C3) - (R4 | C4) - (R5 | C5)")
+    with pytest.raises(ef.CircuitError):
+        ef.ladder(2, "XY")
