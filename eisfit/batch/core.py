@@ -350,6 +350,7 @@ def run(
         [
             {
                 "file": rel,
+                "path": str(f),
                 "hash": hashes[rel],
                 "size": f.stat().st_size,
                 "status": status.get(rel, "failed"),
@@ -360,7 +361,7 @@ def run(
             }
             for f, rel in jobs_meta
         ],
-        columns=["file", "hash", "size", "status", "n_spectra", "error"],
+        columns=["file", "path", "hash", "size", "status", "n_spectra", "error"],
     )
     opts = {
         "paths": [str(p) for p in roots],

@@ -235,3 +235,36 @@ def test_usage_errors_raise(tmp_path):
         ef.batch.run(tmp_path, "R0 - (R1 |")
     with pytest.raises(ef.EisfitError):
         ef.batch.run(tmp_path, MODEL, pattern="nofields")
+
+
+def test_report_is_self_contained(cycling_folder, tmp_path):
+    import re
+
+    out = tmp_path / "out"
+    res = _run(cycling_folder, out, report=True)
+    page = (out / "report.html").read_text()
+    imgs = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
+    # breakdown + per cell (Nyquist, DRT or not, resistances)
+    assert len(imgs) >= 1 + 2 * 2
+    import base64
+
+    assert all(base64.b64decode(i)[:8] == b"\x89PNG\r\n\x1a\n" for i in imgs)
+    assert not re.search(r"(src|href)=[\"']https?://", page)  # nothing fetched from a network
+    figs = {p.name for p in (out / "figures").iterdir()}
+    assert {"breakdown.png", "breakdown.svg", "cell00_nyquist.png", "cell00_resistances.svg"} <= figs
+    for cell in ("cell0", "cell1"):
+        assert f"Cell {cell}" in page
+    assert res.growth["parameter"].isin(["R1"]).any()
+
+
+def test_plot_helpers_draw_data_and_fit():
+    from eisfit.plot import bode, nyquist, pyplot
+
+    s = ef.simulate(MODEL, FREQ, truth(0, 1))
+    ax = nyquist(s, fit=(s.freq, s.Z))
+    x, y = ax.lines[0].get_data()
+    np.testing.assert_allclose(x, s.Z.real)
+    np.testing.assert_allclose(y, -s.Z.imag)  # −Z'' upwards
+    a1, a2 = bode(s)
+    np.testing.assert_allclose(a1.lines[0].get_ydata(), np.abs(s.Z))
+    pyplot().close("all")
