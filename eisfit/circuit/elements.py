@@ -336,12 +336,13 @@ ELEMENTS: dict[str, ElementSpec] = {s.prefix: s for s in _SPECS}
 
 def element_table() -> str:
     """A Markdown table of all element types, their parameters, units and formulas."""
-    rows = ["| prefix | element | Z | parameters (name: unit, default bounds) |", "|---|---|---|---|"]
+    rows = ["| prefix | element | Z | parameters (name: unit, default range) |", "|---|---|---|---|"]
     for s in _SPECS:
         ps = []
         for p in s.params:
             nm = f"{s.prefix}1" if p.suffix is None else f"{s.prefix}1_{p.suffix}"
             lo, hi = p.bounds
-            ps.append(f"`{nm}`: {p.unit or '—'}, [{lo:g}, {hi:g}]")
+            rng = "> 0, fitted in log" if p.scale == "log" else f"[{lo:g}, {hi:g}]"
+            ps.append(f"`{nm}`: {p.unit or '—'}, {rng}")
         rows.append(f"| `{s.prefix}` | {s.name} | {s.formula} | {'; '.join(ps)} |")
     return "\n".join(rows)
