@@ -430,9 +430,7 @@ def build_spectra(
             v = _scalar_meta(table[idx, ix["temperature"]])
             if v is not None:
                 m.setdefault("temperature", v)
-        with warnings.catch_warnings():
-            warnings.simplefilter("default")
-            out.append(_make(f[idx], z[idx], m, path))
+        out.append(_make(f[idx], z[idx], m, path))
     return out
 
 
