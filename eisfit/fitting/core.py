@@ -190,12 +190,8 @@ def fit(
             best = levenberg_marquardt(fun, cand.x, xlo, xhi, max_nfev=max_nfev)
             nfev += best.nfev
     theta = setup.theta(best.x)
-    if keep_order:
+    if keep_order:  # permuting interchangeable arcs leaves Z unchanged: no refit needed
         theta = _order_arcs(circuit, setup, theta)
-        best = levenberg_marquardt(fun, setup.to_x(dict(zip(names, theta))), xlo, xhi, max_nfev=20) \
-            if not np.allclose(theta, setup.theta(best.x)) else best
-        theta = setup.theta(best.x)
-        nfev += 0
     return _build_result(
         circuit, setup, compiled, f, Z, w_re, w_im, absolute, weight_name, theta, best,
         feat, limit, nfev, n_starts, guesses[0], meta,
@@ -206,7 +202,9 @@ def _order_arcs(circuit: Circuit, setup: ParamSetup, theta: np.ndarray) -> np.nd
     """Permute interchangeable top-level arcs so their time constants increase."""
     names = list(setup.names)
     values = dict(zip(names, theta))
-    locked = set(setup.fixed) | set(setup.ties) | set(setup.ties.values())
+    specs = circuit.param_specs
+    custom = {n for i, n in enumerate(names) if (setup.lo[i], setup.hi[i]) != specs[n].bounds}
+    locked = set(setup.fixed) | set(setup.ties) | set(setup.ties.values()) | custom
     groups: dict[Any, list[Parallel]] = {}
     for arc in arc_slots(circuit):
         pn = [p for e in arc.elements for p in e.param_names]

@@ -101,11 +101,13 @@ def test_lmfit_parameters_accepted():
 
 
 def test_bounds_respected_and_flagged():
-    text, truth = LADDER3
+    text = "R0 - (R1 | Q1)"
+    truth = dict(R0=10, R1=100, Q1_Q=q_of(100, 1e-3, 0.9), Q1_n=0.9)
     spec = ef.simulate(text, F, truth, noise=0.005, seed=7)
-    res = ef.fit(text, spec, bounds={"Q1_n": (0.5, 0.85)})
+    res = ef.fit(text, spec, bounds={"Q1_n": (0.5, 0.85), "R1": (1, 1e4)})
     assert 0.5 <= res.values["Q1_n"] <= 0.85
-    assert "Q1_n" in res.at_bound
+    assert "Q1_n" in res.at_bound and "R1" not in res.at_bound
+    assert any("bound" in w for w in res.warnings) or "bound" in res.message
 
 
 def test_wrong_model_is_reported_as_failure():
