@@ -57,7 +57,7 @@ class ParamSetup:
         th = self.fixed_values.copy()
         free = self.column >= 0
         xv = x[self.column[free]]
-        th[free] = np.where(self.log[free], np.exp(xv), xv)
+        th[free] = np.where(self.log[free], np.exp(np.minimum(xv, 700.0)), xv)
         return th
 
     def dtheta_dx(self, theta: np.ndarray) -> np.ndarray:
