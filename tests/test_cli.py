@@ -83,3 +83,32 @@ def test_console_entry_point_runs_as_module(tmp_path):
     r = subprocess.run([sys.executable, "-m", "eisfit.cli", "--version"], capture_output=True,
                        text=True, timeout=60)
     assert r.returncode == 0 and r.stdout.startswith("eisfit ")
+
+
+def _example_file():
+    from eisfit.batch import example_folder
+
+    folder, _ = example_folder()
+    return folder / "25C01_cycle1.csv"
+
+
+def test_kk_and_drt_commands_on_a_real_spectrum(capsys):
+    f = _example_file()
+    assert main(["kk", str(f)]) == 0
+    out = capsys.readouterr().out
+    assert "Kramers-Kronig" in out and ("PASS" in out or "FAIL" in out)
+    assert main(["drt", str(f)]) == 0
+    out = capsys.readouterr().out
+    assert "peak(s)" in out
+
+
+def test_example_folder_ships_with_source_and_sidecar():
+    from eisfit.batch import example_folder
+
+    folder, table = example_folder()
+    assert len(list(folder.glob("*_cycle*.csv"))) == 18
+    assert (folder.parent / "SOURCE.md").read_text().count("MIT") >= 1
+    side = pd.read_csv(table)
+    assert set(side.columns) >= {"file", "cell", "cycle", "capacity_mAh"}
+    # capacities are the Zhang 2020 values of these cycles (first cycle of 25C01: 37.2027 mAh)
+    assert side.set_index("file").loc["25C01_cycle1.csv", "capacity_mAh"] == pytest.approx(37.2027)

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..errors import EisfitError, EisfitWarning
 from .cache import FitCache, write_frame, write_text
-from .discover import discover, file_hash, natural_key, relative_name
+from .discover import discover_rooted, file_hash, natural_key
 from .execute import make_executor
 from .growth import growth as _growth
 from .metadata import FilenamePattern, load_sidecar, order_value, sidecar_lookup
@@ -105,20 +105,12 @@ def _key(*parts: Any) -> str:
     return hashlib.blake2b(blob.encode(), digest_size=16).hexdigest()
 
 
-def _default_cell(path: Path, root: Path | None) -> str:
-    if root is None or root.is_file():
+def _default_cell(path: Path, rel: str, root: Path | None) -> str:
+    """Cell of a file without metadata: its sub-folder, else the folder's (or file's) name."""
+    if root is None:
         return path.stem
-    rel_parent = path.resolve().parent.relative_to(root.resolve()).as_posix()
-    return root.resolve().name if rel_parent in ("", ".") else rel_parent
-
-
-def _find_root(path: Path, roots: list[Path]) -> Path | None:
-    rp = path.resolve()
-    for r in roots:
-        rr = r.resolve()
-        if rr == rp or rr in rp.parents:
-            return r
-    return None
+    parent = Path(rel).parent.as_posix()
+    return Path(os.path.abspath(root)).name if parent in ("", ".") else parent
 
 
 def run(
@@ -227,7 +219,8 @@ def run(
         raise EisfitError("chunk_size must be >= 1")
     out_dir = Path(out) if out is not None else None
     exclude = [p for p in (out_dir, sidecar) if p is not None]
-    files = discover(roots, glob=glob, recursive=recursive, exclude=exclude)
+    found = discover_rooted(roots, glob=glob, recursive=recursive, exclude=exclude)
+    files = [f for f, _, _ in found]
     side = sidecar_lookup(load_sidecar(sidecar)) if sidecar is not None else None
 
     # ---- metadata known before reading ---------------------------------------------------
@@ -235,9 +228,7 @@ def run(
     defaults: dict[str, dict] = {}
     jobs_meta = []
     unmatched = []
-    for f in files:
-        root = _find_root(f, roots)
-        rel = relative_name(f, [root] if root is not None and root.is_dir() else [])
+    for f, rel, root in found:
         meta: dict[str, Any] = {}
         if pat is not None:
             m = pat.match_path(rel)
@@ -254,7 +245,7 @@ def run(
         if rel in pre_meta:  # the same relative name under two roots
             rel = f.as_posix()
         pre_meta[rel] = meta
-        defaults[rel] = {"cell": _default_cell(f, root)}
+        defaults[rel] = {"cell": _default_cell(f, rel, root)}
         jobs_meta.append((f, rel))
     if unmatched:
         warnings.warn(

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..errors import EisfitError
 
-__all__ = ["discover", "file_hash", "natural_key", "relative_name"]
+__all__ = ["discover", "discover_rooted", "file_hash", "natural_key", "relative_name"]
 
 _CHUNK = 1 << 20
 
@@ -75,38 +75,55 @@ def discover(
     EisfitError
         A given path does not exist.
     """
+    return [p for p, _, _ in discover_rooted(paths, glob=glob, recursive=recursive, exclude=exclude)]
+
+
+def discover_rooted(
+    paths: str | os.PathLike | Iterable[str | os.PathLike],
+    *,
+    glob: str = "*",
+    recursive: bool = True,
+    exclude: Iterable[str | os.PathLike] = (),
+) -> list[tuple[Path, str, Path | None]]:
+    """Like :func:`discover`, with each file's name relative to its folder and the folder.
+
+    Returns
+    -------
+    list of (path, relative name, folder or None for files given directly)
+    """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
-    excluded = {Path(p).resolve() for p in exclude}
+    excluded = [os.path.abspath(p) for p in exclude]
 
     def is_excluded(p: Path) -> bool:
-        r = p.resolve()
-        return r in excluded or any(e in r.parents for e in excluded)
+        a = os.path.abspath(p)
+        return any(a == e or a.startswith(e + os.sep) for e in excluded)
 
-    found: list[Path] = []
-    seen: set[Path] = set()
+    found: list[tuple[Path, str, Path | None]] = []
+    seen: set[str] = set()
     for root in map(Path, paths):
         if not root.exists():
             raise EisfitError(f"no such file or folder: {root}")
         if root.is_file():
-            cand = [root]
+            cand = [(root, root.name, None)]
         else:
             it = root.rglob("*") if recursive else root.glob("*")
             cand = []
             for p in it:
                 rel = p.relative_to(root)
-                if _is_hidden(rel) or not p.is_file() or is_excluded(p):
+                if _is_hidden(rel) or not p.is_file() or (excluded and is_excluded(p)):
                     continue
-                target = rel.as_posix() if "/" in glob else p.name
-                if not Path(target).match(glob) and not _fnmatch(target, glob):
+                rel_s = rel.as_posix()
+                target = rel_s if "/" in glob else p.name
+                if not _fnmatch(target, glob):
                     continue
-                cand.append(p)
-            cand.sort(key=lambda p: natural_key(p.relative_to(root).as_posix()))
-        for p in cand:
-            r = p.resolve()
-            if r not in seen:
-                seen.add(r)
-                found.append(p)
+                cand.append((p, rel_s, root))
+            cand.sort(key=lambda c: natural_key(c[1]))
+        for p, rel_s, r in cand:
+            key = os.path.abspath(p)
+            if key not in seen:
+                seen.add(key)
+                found.append((p, rel_s, r))
     return found
 
 

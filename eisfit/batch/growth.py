@@ -51,7 +51,7 @@ def line_fit(x: Any, y: Any, se: Any = None, level: float = 0.95) -> dict[str, f
         ``slope``, ``slope_stderr``, ``slope_ci_low``, ``slope_ci_high``,
         ``intercept``, ``chi2_red`` (NaN where undetermined).
     """
-    from scipy import stats
+    from scipy.special import ndtri, stdtrit  # lighter than importing scipy.stats
 
     x = np.asarray(x, float)
     y = np.asarray(y, float)
@@ -75,14 +75,14 @@ def line_fit(x: Any, y: Any, se: Any = None, level: float = 0.95) -> dict[str, f
     if n == 2:
         if not weighted:
             return out
-        q = stats.norm.ppf(0.5 + level / 2)
+        q = float(ndtri(0.5 + level / 2))
     else:
         r = y - X @ beta
         chi2_red = float((w * r**2).sum() / (n - 2))
         out["chi2_red"] = chi2_red
         # scale by the scatter about the line (exact data still keeps the fit errors)
         cov = cov * (max(chi2_red, 1.0) if weighted else chi2_red)
-        q = stats.t.ppf(0.5 + level / 2, n - 2)
+        q = float(stdtrit(n - 2, 0.5 + level / 2))
     se_b = math.sqrt(max(float(cov[1, 1]), 0.0))
     out["slope_stderr"] = se_b
     out["slope_ci_low"] = out["slope"] - q * se_b

@@ -126,8 +126,10 @@ def build_tables(
     """
     import pandas as pd
 
-    metas, spec_rows, par_rows = [], [], []
+    metas = []
     cache: dict[str, ModelChoice | None] = {}
+    roles: dict[tuple[str, str], Any] = {}
+    model_groups: dict[str, dict[str, tuple[str, ...]]] = {}
     for rec in records:
         meta = {
             **dict((defaults or {}).get(rec["file"], {})),
@@ -136,6 +138,10 @@ def build_tables(
         }
         metas.append(meta)
     meta_cols = _meta_columns(metas)
+    spec_cols = ["file", "spectrum", *meta_cols, *SPECTRA_COLUMNS]
+    par_cols = ["file", "spectrum", *meta_cols, *PARAM_COLUMNS]
+    spec_rows = _Columns(spec_cols)  # column lists: far less memory than row dicts
+    par_rows = _Columns(par_cols)
     for rec, meta in zip(records, metas):
         base = {"file": rec["file"], "spectrum": rec["spectrum"]}
         base.update({k: meta.get(k) for k in meta_cols})
@@ -168,6 +174,8 @@ def build_tables(
         choice = _choice(rec["model"], cache)
         at_bound = set(rec.get("at_bound") or [])
         for p in rec["param_names"]:
+            if (rec["model"], p) not in roles:
+                roles[(rec["model"], p)] = choice.role_of(p) if choice else None
             lo, hi = rec["ci"].get(p, (math.nan, math.nan))
             par_rows.append(
                 {
@@ -176,7 +184,7 @@ def build_tables(
                     "success": bool(rec["success"]),
                     "parameter": p,
                     "kind": "parameter",
-                    "role": choice.role_of(p) if choice else None,
+                    "role": roles[(rec["model"], p)],
                     "value": rec["values"].get(p, math.nan),
                     "stderr": rec["stderr"].get(p, math.nan),
                     "ci_low": lo,
@@ -185,8 +193,11 @@ def build_tables(
                     "at_bound": p in at_bound,
                 }
             )
-        all_groups = default_groups(choice) if choice else {}
-        all_groups.update({k: tuple(v) for k, v in (groups or {}).items()})
+        if rec["model"] not in model_groups:
+            g = default_groups(choice) if choice else {}
+            g.update({k: tuple(v) for k, v in (groups or {}).items()})
+            model_groups[rec["model"]] = g
+        all_groups = model_groups[rec["model"]]
         for gname, members in all_groups.items():
             gv = group_value(rec, members)
             if gv is None:
@@ -208,13 +219,25 @@ def build_tables(
                     "at_bound": bool(at_bound.intersection(members)),
                 }
             )
-    spectra = pd.DataFrame(spec_rows, columns=["file", "spectrum", *meta_cols, *SPECTRA_COLUMNS])
-    params = pd.DataFrame(par_rows, columns=["file", "spectrum", *meta_cols, *PARAM_COLUMNS])
+    spectra = pd.DataFrame(spec_rows.data, columns=spec_cols)
+    params = pd.DataFrame(par_rows.data, columns=par_cols)
+    del spec_rows, par_rows
     spectra = _sort(spectra, meta_cols)
     params = _sort(params, meta_cols)
     spectra["spectrum"] = spectra["spectrum"].astype("Int64")
     params["spectrum"] = params["spectrum"].astype("Int64")
     return params, spectra
+
+
+class _Columns:
+    """Accumulates rows as one list per column."""
+
+    def __init__(self, names: list[str]):
+        self.data: dict[str, list] = {n: [] for n in names}
+
+    def append(self, row: Mapping[str, Any]) -> None:
+        for n, col in self.data.items():
+            col.append(row.get(n))
 
 
 def _rank(series):

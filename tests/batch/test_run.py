@@ -268,3 +268,24 @@ def test_plot_helpers_draw_data_and_fit():
     a1, a2 = bode(s)
     np.testing.assert_allclose(a1.lines[0].get_ydata(), np.abs(s.Z))
     pyplot().close("all")
+
+
+def test_auto_model_is_one_common_model_per_cell(tmp_path):
+    folder = make_folder(tmp_path / "d", cells=1, cycles=4, noise=0.002)
+    res = ef.batch.run(folder, "auto", pattern=PATTERN, n_jobs=1, report=False, kk=False)
+    auto = res.options["auto_models"]
+    assert set(auto) == {"cell0"}
+    c = ef.parse(auto["cell0"])
+    assert sum(e.kind == "R" for e in c.elements) >= 3  # series R + two arcs
+    assert res.spectra["model"].nunique() == 1  # parameters stay comparable along the cell
+    assert (res.spectra["status"] != "failed").all()
+    total = res.parameters[res.parameters["parameter"] == "total"].sort_values("cycle")
+    expected = [sum(truth(0, k)[p] for p in ("R0", "R1", "R2")) for k in range(1, 5)]
+    np.testing.assert_allclose(total["value"], expected, rtol=0.05)
+
+
+def test_progress_bar_counts_files(cycling_folder, capsys):
+    pytest.importorskip("tqdm")
+    _run(cycling_folder, None, progress=True)
+    err = capsys.readouterr().err
+    assert "12/12" in err
