@@ -78,7 +78,7 @@ def sniff(head: str | bytes, path: Any = None) -> float:
 
 
 def _find_data_start(lines: Sequence[str]) -> tuple[int, str | None]:
-    """Index of the first of >= 2 consecutive numeric lines, and the separator."""
+    """Index of the first numeric line followed by another of the same width (or last)."""
     n = len(lines)
     for k in range(n):
         if not lines[k].strip():
@@ -88,7 +88,8 @@ def _find_data_start(lines: Sequence[str]) -> tuple[int, str | None]:
         parts = split_line(lines[k], sep)
         if len(parts) < 2 or not all(is_number(p) for p in parts):
             continue
-        nxt = [ln for ln in lines[k + 1 : k + 3] if ln.strip()]
+        nxt = next((ln for ln in lines[k + 1 :] if ln.strip()), None)
+        nxt = [] if nxt is None else [nxt]
         if not nxt or all(
             len(split_line(ln, sep)) == len(parts) and all(is_number(p) for p in split_line(ln, sep))
             for ln in nxt
@@ -326,7 +327,8 @@ def read_text(path: Any, text: str, fmt: str = FORMAT, meta: dict | None = None,
             if all(not x.strip() for x in lines[k:]):
                 break
             raise ReaderError(
-                f"expected {width} numeric fields like the rows above, found {ln.strip()[:60]!r}",
+                f"expected {width} numeric fields like the rows above, found {ln.strip()[:60]!r}"
+                f" ({next((p for p in parts if not is_number(p)), '')[:20]!r} is not a number)",
                 path,
                 k + 1,
             )
