@@ -41,8 +41,16 @@ def _noisy(Z, sigma, seed):
 
 def spectra() -> list[tuple[str, ef.Spectrum]]:
     out = [
-        ("R-(RC)-(RC), 0.1 % noise", ef.Spectrum(F71, _noisy(_ladder(F71, 0.1, [(0.2, 0.025), (0.5, 4.0)]), 1e-3, 1))),
-        ("R-(RC)x3 battery, 0.5 % noise", ef.Spectrum(F71, _noisy(_ladder(F71, 0.02, [(0.01, 0.01), (0.03, 3.3), (0.05, 1e3)]), 5e-3, 2))),
+        (
+            "R-(RC)-(RC), 0.1 % noise",
+            ef.Spectrum(F71, _noisy(_ladder(F71, 0.1, [(0.2, 0.025), (0.5, 4.0)]), 1e-3, 1)),
+        ),
+        (
+            "R-(RC)x3 battery, 0.5 % noise",
+            ef.Spectrum(
+                F71, _noisy(_ladder(F71, 0.02, [(0.01, 0.01), (0.03, 3.3), (0.05, 1e3)]), 5e-3, 2)
+            ),
+        ),
         ("R-(RC)-(RC), exact", ef.Spectrum(F71, _ladder(F71, 0.1, [(0.2, 0.025), (0.5, 4.0)]))),
     ]
     real = SHARED / "hybrid-drt_solid-state" / "tutorials" / "EISGALV_EISTest3.DTA"
@@ -73,7 +81,7 @@ def main(argv: list[str] | None = None) -> None:
     rows = []
     for name, s in spectra():
         f, Z = s.active()
-        t_ef = _median_time(lambda: ef.kk(s), args.repeat)
+        t_ef = _median_time(lambda s=s: ef.kk(s), args.repeat)
         r = ef.kk(s)
         ef_cell = f"{1e3 * t_ef:8.2f} ms  M={r.M:<3d} {'pass' if r.passed else 'FAIL'}"
         if linKK is None:
@@ -82,10 +90,13 @@ def main(argv: list[str] | None = None) -> None:
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    M_imp, mu_imp, *_ = linKK(f, Z, c=0.5, max_M=100, fit_type="complex",
-                                               add_cap=True)
+                    M_imp, mu_imp, *_ = linKK(
+                        f, Z, c=0.5, max_M=100, fit_type="complex", add_cap=True
+                    )
                     t_imp = _median_time(
-                        lambda: linKK(f, Z, c=0.5, max_M=100, fit_type="complex", add_cap=True),
+                        lambda f=f, Z=Z: linKK(
+                            f, Z, c=0.5, max_M=100, fit_type="complex", add_cap=True
+                        ),
                         max(3, args.repeat // 5),
                     )
                 imp_cell = f"{1e3 * t_imp:8.2f} ms  M={M_imp:<3d}"
@@ -98,7 +109,9 @@ def main(argv: list[str] | None = None) -> None:
     head = ("spectrum", "pts", "eisfit kk (median)", "impedance.py linKK (median)", "ratio")
     widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(5)]
     line = "  ".join("{:<%d}" % w for w in widths)
-    print(f"numpy {np.__version__}; eisfit kk: c=0.5 (default); linKK: c=0.5, max_M=100, add_cap=True")
+    print(
+        f"numpy {np.__version__}; eisfit kk: c=0.5 (default); linKK: c=0.5, max_M=100, add_cap=True"
+    )
     print(line.format(*head))
     print(line.format(*("-" * w for w in widths)))
     for r in rows:

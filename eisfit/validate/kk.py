@@ -85,8 +85,16 @@ class KKResult:
     chi2_ps: float = field(default=0.0)
 
     def __post_init__(self):
-        for name in ("freq", "Z", "Z_fit", "residuals_real", "residuals_imag", "inconsistent",
-                     "tau", "R"):
+        for name in (
+            "freq",
+            "Z",
+            "Z_fit",
+            "residuals_real",
+            "residuals_imag",
+            "inconsistent",
+            "tau",
+            "R",
+        ):
             arr = np.array(getattr(self, name), copy=True)
             arr.setflags(write=False)
             object.__setattr__(self, name, arr)
@@ -145,8 +153,12 @@ class KKResult:
         band = 100 * self.n_sigma * self.noise
         ax.axhspan(-band, band, color="0.9", zorder=0)
         if self.inconsistent.any():
-            ax.semilogx(self.freq[self.inconsistent],
-                        100 * self.residuals_real[self.inconsistent], "rx", label="inconsistent")
+            ax.semilogx(
+                self.freq[self.inconsistent],
+                100 * self.residuals_real[self.inconsistent],
+                "rx",
+                label="inconsistent",
+            )
         ax.set_xlabel("frequency / Hz")
         ax.set_ylabel("residual / % of |Z|")
         ax.legend()
@@ -336,7 +348,11 @@ def kk(
     inconsistent = worst > n_sigma * noise
     idx = 1 + M
     L = float(p[idx]) if inductance else 0.0
-    C = float(1.0 / p[idx + int(inductance)]) if capacitance and p[idx + int(inductance)] != 0 else np.inf
+    C = (
+        float(1.0 / p[idx + int(inductance)])
+        if capacitance and p[idx + int(inductance)] != 0
+        else np.inf
+    )
     return KKResult(
         passed=bool(not inconsistent.any()),
         freq=f,

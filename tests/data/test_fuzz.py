@@ -32,8 +32,12 @@ SEEDS = {
     "parquet": "pybop_MJ1_first2.parquet",
     "table": "zhang2020_wide_first3.csv",
 }
-FUZZ = settings(max_examples=25, deadline=None, derandomize=True,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 def _attempt(fn, data: bytes, suffix: str):
@@ -95,8 +99,11 @@ def test_read_and_sniff_on_mutated_files(m, name):
 
 
 @FUZZ
-@given(text=st.text(alphabet=st.sampled_from(list("0123456789.,;\t -+eE\nabcfrqZ'\"|()/[]_")),
-                    max_size=400))
+@given(
+    text=st.text(
+        alphabet=st.sampled_from(list("0123456789.,;\t -+eE\nabcfrqZ'\"|()/[]_")), max_size=400
+    )
+)
 def test_read_on_table_like_text(text):
     _attempt(read, text.encode(), ".csv")
 

@@ -10,13 +10,19 @@ import pytest
 import eisfit as ef
 from eisfit.data.readers import sniff_format
 
-# (fixture, format, n_spectra, n_points of first, first freq, first Z) — values copied from the files
+# (fixture, format, n_spectra, n_points of first, first freq, first Z), copied from the files
 GOLDEN = [
     ("exampleDataBioLogic.mpt", "biologic-mpt", 1, 43, 1.0003201e3, 65.470886 - 0.38998979j),
     ("PEIS_LPSCl_IonBlocking_-25C.txt", "biologic-mpt", 1, 79, 7.0000185e6, 359.24146 - 290.92038j),
     ("PEIS_LPSCl_IonBlocking_-25C.mpr", "biologic-mpr", 1, 79, 7.0000185e6, 359.24146 - 290.92038j),
-    ("PEIS_LPSCl_IonBlocking_-25C_RelaxIS.txt", "relaxis", 1, 79, 0.10002180933952332,
-     1799427.625 - 8093785.5j),
+    (
+        "PEIS_LPSCl_IonBlocking_-25C_RelaxIS.txt",
+        "relaxis",
+        1,
+        79,
+        0.10002180933952332,
+        1799427.625 - 8093785.5j,
+    ),
     ("exampleDataGamryABORT.DTA", "gamry-dta", 1, 72, 200015.6, 825.8584 - 1367.239j),
     ("EISGALV_EISTest3.DTA", "gamry-dta", 1, 71, 1000078, 0.04711733 + 0.1695821j),
     ("eispot_data.dta", "gamry-dta", 1, 10, 10000, 224.6075 - 3.767681j),
@@ -27,8 +33,14 @@ GOLDEN = [
     ("exampleDataParstat.txt", "parstat", 1, 31, None, None),
     ("exampleDataPowersuite.txt", "powersuite", 1, 30, 0.1, 423929.46 - 49014.063j),
     ("exampleDataVersaStudio.par", "versastudio-par", 1, 61, 100000, 55.31571 + 4.575431j),
-    ("exampleData.csv", "table", 1, 66, 3.1623e-3,
-     4.949989776405060160e-02 - 2.043869854441892481e-02j),
+    (
+        "exampleData.csv",
+        "table",
+        1,
+        66,
+        3.1623e-3,
+        4.949989776405060160e-02 - 2.043869854441892481e-02j,
+    ),
     ("1ZARC.csv", "table", 1, 81, 0.01, 59.20397431908595 + 0.5913301898954791j),
     ("DRTtools_LIB_data.txt", "table", 1, 107, 999.040405, 0.112362966 + 0.00318273902j),
     ("DRTtools_data_1.mat", "matlab", 1, 107, 999.040405, 0.112362966 + 0.00318273902j),
@@ -36,8 +48,14 @@ GOLDEN = [
     ("autoeis_battery_first3.npy", "npy", 3, 57, 9904.999, 0.16852786 - 0.0509286j),
     ("pybop_MJ1_first2.parquet", "parquet", 2, 72, 0.01, 5.806409013591942 - 6.383691380130746j),
     ("LiLi_GEIS_C05.mpr", "biologic-mpr", 45, 9, None, None),
-    ("Sample2_PEIS_AtRest_first3loops.csv", "table", 3, 89, 7000018.5,
-     50.752583 * np.exp(1j * np.deg2rad(-20.75998))),
+    (
+        "Sample2_PEIS_AtRest_first3loops.csv",
+        "table",
+        3,
+        89,
+        7000018.5,
+        50.752583 * np.exp(1j * np.deg2rad(-20.75998)),
+    ),
 ]
 
 

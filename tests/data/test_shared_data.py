@@ -17,6 +17,7 @@ SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 pytestmark = pytest.mark.skipif(not SHARED.is_dir(), reason="shared reference data not present")
 
 ERR = "error"
+DL = "datalab_LiLi_symmetric_GEIS/jr862_11_08_23_insitu-impedance-LiLi_1MLiTFSI_TEGDME-1mA"
 # relative path -> (format, number of spectra, points in the first spectrum) or ERR.
 # Counts from each folder's SOURCE.md (and the files' own headers).
 EXPECTED: dict[str, object] = {
@@ -49,12 +50,12 @@ EXPECTED: dict[str, object] = {
     "hybrid-drt_solid-state/tutorials/CP_SSB.txt": ERR,
     "hybrid-drt_solid-state/webinar_SSB/Sample1_PEIS_EndOfDischarge.mpr": ("biologic-mpr", 1, 86),
     "hybrid-drt_solid-state/webinar_SSB/Sample2_PEIS_AtRest.csv": ("table", 10, 89),
-    "datalab_LiLi_symmetric_GEIS/jr862_11_08_23_insitu-impedance-LiLi_1MLiTFSI_TEGDME-1mA_02_GEIS_C05.mpr": ("biologic-mpr", 45, 9),
-    "datalab_LiLi_symmetric_GEIS/jr862_11_08_23_insitu-impedance-LiLi_1MLiTFSI_TEGDME-1mA-prerun_C05.mpr": ("biologic-mpr", 1, 15),
-    "datalab_LiLi_symmetric_GEIS/jr862_11_08_23_insitu-impedance-LiLi_1MLiTFSI_TEGDME-1mA_01_GCPL_C05.mpr": ERR,
-    "datalab_LiLi_symmetric_GEIS/jr862_11_08_23_insitu-impedance-LiLi_1MLiTFSI_TEGDME-1mA_02_GEIS_C05_LOOP.txt": ERR,
-    "datalab_LiLi_symmetric_GEIS/jr862_11_08_23_insitu-impedance-LiLi_1MLiTFSI_TEGDME-1mA.mps": ERR,
-    "datalab_LiLi_symmetric_GEIS/jr862_11_08_23_insitu-impedance-LiLi_1MLiTFSI_TEGDME-1mA-prerun.mps": ERR,
+    DL + "_02_GEIS_C05.mpr": ("biologic-mpr", 45, 9),
+    DL + "-prerun_C05.mpr": ("biologic-mpr", 1, 15),
+    DL + "_01_GCPL_C05.mpr": ERR,
+    DL + "_02_GEIS_C05_LOOP.txt": ERR,
+    DL + ".mps": ERR,
+    DL + "-prerun.mps": ERR,
     "autoeis/battery_data.npy": ("npy", 130, 57),
     "autoeis/battery_data_long.csv": ("table", 130, 57),
     "autoeis/test_data.txt": ("table", 1, 67),
@@ -102,7 +103,9 @@ def _read(rel, **kw):
 def test_every_file_is_read_or_rejected(rel):
     expected = EXPECTED.get(rel)
     if expected is None and (
-        rel.endswith((".md", ".json")) or "LICENSE" in rel or rel.endswith("sample_info.txt")
+        rel.endswith((".md", ".json"))
+        or "LICENSE" in rel
+        or rel.endswith("sample_info.txt")
         or "_DRT-RR" in rel  # DRT outputs (tau, gamma): not impedance
     ):
         expected = ERR
@@ -163,17 +166,25 @@ def test_pybop_parquet_equals_csv_and_band():
     assert [s.meta["spectrum_id"] for s in a] == [s.meta["spectrum_id"] for s in b]
     for x, y in zip(a, b):
         np.testing.assert_allclose(x.Z, y.Z, rtol=1e-12)
-    assert a[0].freq.min() == pytest.approx(0.01) and a[0].freq.max() == pytest.approx(2e6, rel=0.01)
+    assert a[0].freq.min() == pytest.approx(0.01) and a[0].freq.max() == pytest.approx(
+        2e6, rel=0.01
+    )
 
 
 def test_solid_state_files():
     s = _read("hybrid-drt_solid-state/tutorials/PEIS_SSB.mpr")[0]
-    assert s.freq.max() == pytest.approx(7e6, rel=1e-3) and s.freq.min() == pytest.approx(0.01, rel=0.01)
+    assert s.freq.max() == pytest.approx(7e6, rel=1e-3) and s.freq.min() == pytest.approx(
+        0.01, rel=0.01
+    )
     s = _read("hybrid-drt_solid-state/webinar_SSB/Sample1_PEIS_EndOfDischarge.mpr")[0]
     assert s.freq.min() == pytest.approx(0.02, rel=0.01)
     g = _read("hybrid-drt_solid-state/tutorials/EISGALV_EISTest3.DTA")[0]
-    assert g.Z.real[0] == pytest.approx(0.047, abs=1e-3) and g.Z.real[-1] == pytest.approx(0.066, abs=1e-3)
-    assert g.meta["I_dc"] == pytest.approx(0.5, abs=0.05) and g.meta["E_dc"] == pytest.approx(1.46, abs=0.01)
+    assert g.Z.real[0] == pytest.approx(0.047, abs=1e-3) and g.Z.real[-1] == pytest.approx(
+        0.066, abs=1e-3
+    )
+    assert g.meta["I_dc"] == pytest.approx(0.5, abs=0.05) and g.meta["E_dc"] == pytest.approx(
+        1.46, abs=0.01
+    )
     r = _read("hybrid-drt_solid-state/tutorials/PEIS_LPSCl_IonBlocking_-25C_RelaxIS.txt")[0]
     assert r.freq[0] == pytest.approx(0.1, rel=1e-3) and np.all(np.diff(r.freq) > 0)
 
@@ -181,17 +192,31 @@ def test_solid_state_files():
 def test_datalab_geis_frequency_windows():
     base = "datalab_LiLi_symmetric_GEIS/jr862_11_08_23_insitu-impedance-LiLi_1MLiTFSI_TEGDME-1mA"
     pre = _read(base + "-prerun_C05.mpr")[0]
-    assert pre.freq[0] == pytest.approx(1e4, rel=0.01) and pre.freq[-1] == pytest.approx(0.1, rel=0.01)
+    assert pre.freq[0] == pytest.approx(1e4, rel=0.01) and pre.freq[-1] == pytest.approx(
+        0.1, rel=0.01
+    )
     spectra = _read(base + "_02_GEIS_C05.mpr")
     assert all(s.meta["technique"] == "GEIS" for s in spectra)
 
 
 def test_drttools_and_pydrttools_copies_agree():
     pairs = [
-        ("DRTtools/import_file_samples/text_files/zarc_data.txt", "pyDRTtools/EIS_data/text_files/zarc_data.txt"),
-        ("DRTtools/import_file_samples/text_files/LIB_data.txt", "pyDRTtools/EIS_data/text_files/LIB_data.txt"),
-        ("DRTtools/import_file_samples/csv_files/data_LIB.csv", "pyDRTtools/EIS_data/csv_files/data_1.csv"),
-        ("DRTtools/import_file_samples/mat_file/data_1.mat", "DRTtools/import_file_samples/text_files/LIB_data.txt"),
+        (
+            "DRTtools/import_file_samples/text_files/zarc_data.txt",
+            "pyDRTtools/EIS_data/text_files/zarc_data.txt",
+        ),
+        (
+            "DRTtools/import_file_samples/text_files/LIB_data.txt",
+            "pyDRTtools/EIS_data/text_files/LIB_data.txt",
+        ),
+        (
+            "DRTtools/import_file_samples/csv_files/data_LIB.csv",
+            "pyDRTtools/EIS_data/csv_files/data_1.csv",
+        ),
+        (
+            "DRTtools/import_file_samples/mat_file/data_1.mat",
+            "DRTtools/import_file_samples/text_files/LIB_data.txt",
+        ),
     ]
     for a, b in pairs:
         x, y = _read(a)[0], _read(b)[0]

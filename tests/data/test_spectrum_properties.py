@@ -20,13 +20,13 @@ def spectra(draw):
     perm = draw(st.permutations(list(range(n))))
     f = f[list(perm)]
     # Z encodes the frequency, so misalignment is detectable
-    Z = np.log10(f) + 1j * (-f ** 0.5)
+    Z = np.log10(f) + 1j * (-(f**0.5))
     mask = np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)))
     return ef.Spectrum(f, Z, mask=mask)
 
 
 def _aligned(s: ef.Spectrum, reference: dict) -> None:
-    np.testing.assert_allclose(s.Z, np.log10(s.freq) + 1j * (-s.freq ** 0.5))
+    np.testing.assert_allclose(s.Z, np.log10(s.freq) + 1j * (-(s.freq**0.5)))
     for fv, m in zip(s.freq, s.mask):
         assert reference[float(fv)] == m
 

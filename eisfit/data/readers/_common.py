@@ -196,13 +196,19 @@ def _norm(name: str) -> str:
 
 
 _END = r"\s*(/|\(|\[|$|ohm\b|hz\b|deg\b|rad\b|°)"
-_IM = r"(im\s*\(?z\)?|z\s*''|zim(ag|g)?|z\s*imag(inary)?|imag(inary)?( impedances?)?|z double prime)"
+_IM = (
+    r"(im\s*\(?z\)?|z\s*''|zim(ag|g)?|z\s*imag(inary)?|imag(inary)?( impedances?)?|z double prime)"
+)
 _ROLE_PATTERNS: list[tuple[str, re.Pattern]] = [
     # order matters: the first matching role wins for a column
     ("neg_zim", re.compile(r"^(-|minus )\s*" + _IM + _END)),
     ("zim", re.compile(r"^" + _IM + _END)),
-    ("zre", re.compile(
-        r"^(re\s*\(?z\)?|z\s*'(?!')|zre(al)?|z\s*real|real( impedances?)?|z prime)" + _END)),
+    (
+        "zre",
+        re.compile(
+            r"^(re\s*\(?z\)?|z\s*'(?!')|zre(al)?|z\s*real|real( impedances?)?|z prime)" + _END
+        ),
+    ),
     ("neg_phase", re.compile(r"^-\s*(phase|theta|phi)" + r"\s*(\(z\))?" + _END)),
     ("phase", re.compile(r"^(phase|theta|phi|zphz|z\s*phase|phases)\s*(\(z\))?" + _END)),
     ("zcycle", re.compile(r"^z cycle\s*$")),
@@ -214,8 +220,13 @@ _ROLE_PATTERNS: list[tuple[str, re.Pattern]] = [
     ("cycle", re.compile(r"^(cycle number|cycle|cycle no)\s*$")),
     ("loop", re.compile(r"^(loop|loop index)\s*$")),
     ("temperature", re.compile(r"^(temp|temperature)\s*(/|\(|\[|$)|^t\s*/\s*(°c|c|k)\s*$")),
-    ("spectrum_id", re.compile(
-        r"^(spectrum( index| id| idx| no| nr| number)?|indices|series idx|sweep|measurement)\s*$")),
+    (
+        "spectrum_id",
+        re.compile(
+            r"^(spectrum( index| id| idx| no| nr| number)?|indices|series idx|sweep|measurement)"
+            r"\s*$"
+        ),
+    ),
 ]
 
 
@@ -290,7 +301,9 @@ def check_imag_sign(
         if fix == "keep":
             warnings.warn(msg + "; kept as read (sign_fix='keep')", EisfitWarning, stacklevel=3)
             return z_imag, False
-        warnings.warn(msg + "; negated. Pass sign_fix='keep' to keep it.", EisfitWarning, stacklevel=3)
+        warnings.warn(
+            msg + "; negated. Pass sign_fix='keep' to keep it.", EisfitWarning, stacklevel=3
+        )
         return -z_imag, True
     return z_imag, False
 
@@ -337,8 +350,10 @@ def require_impedance(roles: Roles, path: Any, line: int | None = None) -> None:
     if roles.has_impedance():
         return
     have = ", ".join(repr(n) for n in roles.names[:20]) or "none"
-    missing = "frequency column (e.g. 'freq/Hz')" if "freq" not in roles.index else (
-        "impedance columns (Z'/Z'' or -Z'', or |Z| and phase)"
+    missing = (
+        "frequency column (e.g. 'freq/Hz')"
+        if "freq" not in roles.index
+        else ("impedance columns (Z'/Z'' or -Z'', or |Z| and phase)")
     )
     raise ReaderError(f"expected a {missing}; found columns: {have}", path, line)
 

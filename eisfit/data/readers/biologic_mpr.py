@@ -64,8 +64,17 @@ TECHNIQUES = {0x04: "GCPL", 0x19: "CP", 0x1D: "PEIS", 0x1E: "GEIS"}
 _DATA_START = {2: 0x195, 3: 0x196}
 _DATA_START_NEW = 0x3EF
 # what the impedance columns mean for the shared column-role machinery
-_ROLE_OF = {32: "freq", 37: "zre", 38: "neg_zim", 36: "zmod", 35: "phase", 4: "time",
-            77: "ewe", 76: "current", 24: "cycle"}
+_ROLE_OF = {
+    32: "freq",
+    37: "zre",
+    38: "neg_zim",
+    36: "zmod",
+    35: "phase",
+    4: "time",
+    77: "ewe",
+    76: "current",
+    24: "cycle",
+}
 
 
 def sniff(head: str | bytes, path: Any = None) -> float:
@@ -107,8 +116,12 @@ def modules(raw: bytes, path: Any = None) -> list[dict[str, Any]]:
                 path,
             )
         out.append(
-            {"name": short, "version": version, "date": date.decode("latin-1", "replace"),
-             "data": raw[start:end]}
+            {
+                "name": short,
+                "version": version,
+                "date": date.decode("latin-1", "replace"),
+                "data": raw[start:end],
+            }
         )
         i = end
     return out
@@ -245,8 +258,11 @@ def read(path: str | Path, *, sign_fix: str = "keep", **options: Any) -> list[Sp
         )
     order = [c for c in _ROLE_OF if c in cols]
     table = np.column_stack([cols[c] for c in order])
-    roles = Roles(index={_ROLE_OF[c]: k for k, c in enumerate(order)},
-                  names=[COLUMNS[c][0] for c in order], current_mA=True)
+    roles = Roles(
+        index={_ROLE_OF[c]: k for k, c in enumerate(order)},
+        names=[COLUMNS[c][0] for c in order],
+        current_mA=True,
+    )
     loops = by_name.get("VMP loop")
     if loops is not None and len(loops["data"]) >= 4:
         ld = loops["data"]

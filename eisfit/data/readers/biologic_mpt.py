@@ -76,9 +76,7 @@ def read(path: str | Path, *, sign_fix: str = "auto", **options: Any) -> list[Sp
         raise ReaderError("expected 'Nb header lines : N' on line 2", path, 2)
     nhead = int(m.group(1))
     if nhead < 2 or nhead > len(lines):
-        raise ReaderError(
-            f"header claims {nhead} lines but the file has {len(lines)}", path, 2
-        )
+        raise ReaderError(f"header claims {nhead} lines but the file has {len(lines)}", path, 2)
     names = lines[nhead - 1].rstrip("\t\r\n ").split("\t")
     roles = detect_roles(names)
     data = lines[nhead:]
@@ -88,9 +86,6 @@ def read(path: str | Path, *, sign_fix: str = "auto", **options: Any) -> list[Sp
     decimal_comma = "," in sample and "." not in sample
     if not roles.has_impedance():
         require_impedance(roles, path, nhead)
-    table = parse_block(
-        data, path, nhead + 1, "\t", ncols=len(names), decimal_comma=decimal_comma
-    )
+    table = parse_block(data, path, nhead + 1, "\t", ncols=len(names), decimal_comma=decimal_comma)
     meta = _header_meta(lines[:nhead])
     return build_spectra(table, roles, path, FORMAT, meta, sign_fix=sign_fix, line=nhead)
-

@@ -27,8 +27,9 @@ def sniff(head: str | bytes, path: Any = None) -> float:
     return 0.0
 
 
-def read(path: str | Path, *, sheet: str | int | None = None, sign_fix: str = "auto",
-         **options: Any) -> list[Spectrum]:
+def read(
+    path: str | Path, *, sheet: str | int | None = None, sign_fix: str = "auto", **options: Any
+) -> list[Spectrum]:
     """Read the spectra in an Excel workbook."""
     raw = read_bytes(path)
     try:
@@ -40,8 +41,12 @@ def read(path: str | Path, *, sheet: str | int | None = None, sign_fix: str = "a
     import pandas as pd
 
     try:
-        sheets = pd.read_excel(io.BytesIO(raw), sheet_name=sheet if sheet is not None else None,
-                               header=None, engine="openpyxl")
+        sheets = pd.read_excel(
+            io.BytesIO(raw),
+            sheet_name=sheet if sheet is not None else None,
+            header=None,
+            engine="openpyxl",
+        )
     except Exception as exc:  # openpyxl/zipfile raise many types on corrupt files
         raise ReaderError(f"not a readable workbook ({type(exc).__name__}: {exc})", path) from None
     if not isinstance(sheets, dict):

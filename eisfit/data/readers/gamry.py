@@ -63,11 +63,21 @@ def _header(lines: list[str]) -> dict[str, Any]:
         elif key == "PSTAT" and val:
             meta["instrument"] = val
         elif key in ("VDC", "IDC", "EOC", "AREA", "VAC", "IACREQ", "IDCREQ") and typ in (
-            "POTEN", "QUANT"
+            "POTEN",
+            "QUANT",
         ):
             if is_number(val):
-                meta[{"VDC": "E_dc_set", "IDC": "I_dc_set", "EOC": "E_oc", "AREA": "area_cm2",
-                      "VAC": "V_ac_mV", "IACREQ": "I_ac", "IDCREQ": "I_dc_set"}[key]] = float(val)
+                meta[
+                    {
+                        "VDC": "E_dc_set",
+                        "IDC": "I_dc_set",
+                        "EOC": "E_oc",
+                        "AREA": "area_cm2",
+                        "VAC": "V_ac_mV",
+                        "IACREQ": "I_ac",
+                        "IDCREQ": "I_dc_set",
+                    }[key]
+                ] = float(val)
     if date or time:
         meta["acquisition_start"] = " ".join(x for x in (date, time) if x)
     return meta

@@ -55,9 +55,16 @@ def read(path: str | Path, *, sign_fix: str = "auto", **options: Any) -> list[Sp
     if roles.has_impedance() and len(sizes) != 1:
         raise ReaderError(f"variables {needed} differ in length {sorted(sizes)}", path)
     n = sizes.pop() if sizes else 0
-    table = np.column_stack(
-        [arrays[name].real.astype(float) if arrays[name].size == n else np.full(n, np.nan)
-         for name in names]
-    ) if names else np.zeros((0, 0))
-    return build_spectra(table, roles, path, FORMAT, {"variables": names}, sign_fix=sign_fix,
-                         split=False)
+    table = (
+        np.column_stack(
+            [
+                arrays[name].real.astype(float) if arrays[name].size == n else np.full(n, np.nan)
+                for name in names
+            ]
+        )
+        if names
+        else np.zeros((0, 0))
+    )
+    return build_spectra(
+        table, roles, path, FORMAT, {"variables": names}, sign_fix=sign_fix, split=False
+    )

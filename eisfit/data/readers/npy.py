@@ -32,7 +32,9 @@ def read(path: str | Path, **options: Any) -> list[Spectrum]:
     try:
         a = np.load(io.BytesIO(raw), allow_pickle=False)
     except Exception as exc:  # numpy raises ValueError/OSError/EOFError/... on corrupt input
-        raise ReaderError(f"not a readable .npy array ({type(exc).__name__}: {exc})", path) from None
+        raise ReaderError(
+            f"not a readable .npy array ({type(exc).__name__}: {exc})", path
+        ) from None
     if not isinstance(a, np.ndarray) or a.dtype.kind not in "fiuc":
         raise ReaderError("expected a numeric array", path)
     meta = {"source": str(path), "format": FORMAT}

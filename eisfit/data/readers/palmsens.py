@@ -59,8 +59,9 @@ def read(path: str | Path, *, sign_fix: str = "keep", **options: Any) -> list[Sp
         raise ReaderError("expected a header with 'freq / Hz' and Z columns", path)
     sep = ";" if lines[hdr].count(";") > lines[hdr].count(",") else ","
     try:
-        rows = list(csv.reader(io.StringIO("\n".join(lines[hdr:]).replace("\x00", "")),
-                               delimiter=sep))
+        rows = list(
+            csv.reader(io.StringIO("\n".join(lines[hdr:]).replace("\x00", "")), delimiter=sep)
+        )
     except csv.Error as exc:
         raise ReaderError(f"malformed CSV ({exc})", path, hdr + 1) from None
     names = [n.strip() for n in rows[0]]
@@ -88,8 +89,16 @@ def read(path: str | Path, *, sign_fix: str = "keep", **options: Any) -> list[Sp
         if not data:
             continue
         roles = detect_roles(sub)
-        spectra = build_spectra(np.array(data), roles, path, FORMAT, {**meta, "scan": g + 1},
-                                sign_fix=sign_fix, split=False, line=hdr + 1)
+        spectra = build_spectra(
+            np.array(data),
+            roles,
+            path,
+            FORMAT,
+            {**meta, "scan": g + 1},
+            sign_fix=sign_fix,
+            split=False,
+            line=hdr + 1,
+        )
         for s in spectra:
             out.append(s.with_meta(index=len(out)))
     if not out:

@@ -35,6 +35,8 @@ def read(path: str | Path, *, sign_fix: str = "auto", **options: Any) -> list[Sp
     try:
         df = pd.read_parquet(io.BytesIO(raw))
     except Exception as exc:  # pyarrow raises its own error types on corrupt files
-        raise ReaderError(f"not a readable Parquet file ({type(exc).__name__}: {exc})", path) from None
+        raise ReaderError(
+            f"not a readable Parquet file ({type(exc).__name__}: {exc})", path
+        ) from None
     text = df.to_csv(index=False, lineterminator="\n", float_format="%.17g")
     return table.read_text(path, text, FORMAT, sign_fix=sign_fix, **options)

@@ -94,8 +94,16 @@ def read(path: str | Path, *, sign_fix: str = "keep", **options: Any) -> list[Sp
     for meta, rows, line in blocks:
         if not rows:
             raise ReaderError("spectrum info line without data rows", path, line)
-        spectra = build_spectra(np.array(rows), roles, path, FORMAT, {**file_meta, **meta},
-                                sign_fix=sign_fix, split=False, line=line)
+        spectra = build_spectra(
+            np.array(rows),
+            roles,
+            path,
+            FORMAT,
+            {**file_meta, **meta},
+            sign_fix=sign_fix,
+            split=False,
+            line=line,
+        )
         out.extend(s.with_meta(index=len(out) + i) for i, s in enumerate(spectra))
     if not out:
         raise ReaderError("no spectra found after the header", path, hdr + 2)

@@ -30,7 +30,6 @@ import numpy as np
 from ...errors import ReaderError
 from ..spectrum import Spectrum
 from ._common import (
-    Roles,
     _make,
     build_spectra,
     check_imag_sign,
@@ -91,7 +90,8 @@ def _find_data_start(lines: Sequence[str]) -> tuple[int, str | None]:
         nxt = next((ln for ln in lines[k + 1 :] if ln.strip()), None)
         nxt = [] if nxt is None else [nxt]
         if not nxt or all(
-            len(split_line(ln, sep)) == len(parts) and all(is_number(p) for p in split_line(ln, sep))
+            len(split_line(ln, sep)) == len(parts)
+            and all(is_number(p) for p in split_line(ln, sep))
             for ln in nxt
         ):
             return k, sep
@@ -112,9 +112,19 @@ def _wide_columns(names: Sequence[str]) -> dict[str, dict[float, int]] | None:
         if not m:
             continue
         q = m.group("q").lower().replace("_", "")
-        key = {"zre": "zre", "zreal": "zre", "zim": "zim", "zimag": "zim", "-zim": "neg_zim",
-               "-zimag": "neg_zim", "z": "zmod", "zmod": "zmod", "|z|": "zmod",
-               "zphase": "phase", "phase": "phase"}.get(q)
+        key = {
+            "zre": "zre",
+            "zreal": "zre",
+            "zim": "zim",
+            "zimag": "zim",
+            "-zim": "neg_zim",
+            "-zimag": "neg_zim",
+            "z": "zmod",
+            "zmod": "zmod",
+            "|z|": "zmod",
+            "zphase": "phase",
+            "phase": "phase",
+        }.get(q)
         if key:
             groups.setdefault(key, {})[float(m.group("f"))] = k
     ok = ("zre" in groups and ("zim" in groups or "neg_zim" in groups)) or (
@@ -133,13 +143,15 @@ def _load_frequencies(frequencies: Any, path: Any) -> np.ndarray:
     return np.asarray(frequencies, dtype=float).ravel()
 
 
-def _read_wide(rows, names, groups, path, fmt, meta, sign_fix, first_line,
-               frequencies=None) -> list[Spectrum]:
+def _read_wide(
+    rows, names, groups, path, fmt, meta, sign_fix, first_line, frequencies=None
+) -> list[Spectrum]:
     a_key = "zre" if "zre" in groups else "zmod"
     im_key = ("neg_zim" if "neg_zim" in groups else "zim") if a_key == "zre" else "phase"
     # keep the file's column order
-    freqs = [f for f, _ in sorted(groups[a_key].items(), key=lambda kv: kv[1])
-             if f in groups[im_key]]
+    freqs = [
+        f for f, _ in sorted(groups[a_key].items(), key=lambda kv: kv[1]) if f in groups[im_key]
+    ]
     cols_a = [groups[a_key][f] for f in freqs]
     cols_b = [groups[im_key][f] for f in freqs]
     meta = dict(meta)
@@ -147,7 +159,9 @@ def _read_wide(rows, names, groups, path, fmt, meta, sign_fix, first_line,
         fv = _load_frequencies(frequencies, path)
         if fv.size != len(freqs):
             raise ReaderError(
-                f"{fv.size} frequencies given for {len(freqs)} impedance columns", path, first_line - 1
+                f"{fv.size} frequencies given for {len(freqs)} impedance columns",
+                path,
+                first_line - 1,
             )
         freqs = list(fv)
         meta["freq_source"] = "given"
@@ -166,7 +180,9 @@ def _read_wide(rows, names, groups, path, fmt, meta, sign_fix, first_line,
             A.append([float(row[k]) if row[k].strip() else np.nan for k in cols_a])
             B.append([float(row[k]) if row[k].strip() else np.nan for k in cols_b])
         except ValueError:
-            raise ReaderError("expected numbers in impedance columns", path, first_line + r) from None
+            raise ReaderError(
+                "expected numbers in impedance columns", path, first_line + r
+            ) from None
         m = {}
         for k in other:
             key = names[k].strip() or f"column{k}"
@@ -184,8 +200,9 @@ def _read_wide(rows, names, groups, path, fmt, meta, sign_fix, first_line,
         Z = a * np.exp(1j * np.deg2rad(b))
     else:
         b = -b if im_key == "neg_zim" else b
-        b_flat, flipped = check_imag_sign(b.ravel(), path, names[cols_b[0]], declared_negated=
-                                          im_key == "neg_zim", fix=sign_fix)
+        b_flat, flipped = check_imag_sign(
+            b.ravel(), path, names[cols_b[0]], declared_negated=im_key == "neg_zim", fix=sign_fix
+        )
         Z = a + 1j * b_flat.reshape(b.shape)
     out = []
     for k in range(Z.shape[0]):
@@ -203,7 +220,13 @@ def _parse_array_cell(cell: str, kind: type) -> np.ndarray:
     # complex numbers may be split like "1.8 -0.05j": re-join sign-led imaginary parts
     joined: list[str] = []
     for t in toks:
-        if kind is complex and joined and t.endswith("j") and t[0] in "+-" and not joined[-1].endswith("j"):
+        if (
+            kind is complex
+            and joined
+            and t.endswith("j")
+            and t[0] in "+-"
+            and not joined[-1].endswith("j")
+        ):
             joined[-1] += t
         else:
             joined.append(t)
@@ -276,8 +299,15 @@ def from_columns(
     return build_spectra(table, roles, path, fmt, meta, sign_fix=sign_fix, line=line)
 
 
-def read_text(path: Any, text: str, fmt: str = FORMAT, meta: dict | None = None,
-              *, sign_fix: str = "auto", **options: Any) -> list[Spectrum]:
+def read_text(
+    path: Any,
+    text: str,
+    fmt: str = FORMAT,
+    meta: dict | None = None,
+    *,
+    sign_fix: str = "auto",
+    **options: Any,
+) -> list[Spectrum]:
     """Parse table text (shared by the instrument modules that are plain tables)."""
     lines = text.splitlines()
     meta = dict(meta or {})
@@ -305,8 +335,17 @@ def read_text(path: Any, text: str, fmt: str = FORMAT, meta: dict | None = None,
             body = "\n".join(lines[hdr + 1 :])
             rows = _csv_rows(body, sep or ",", path)
             if groups is not None:
-                return _read_wide(rows, names, groups, path, fmt, meta, sign_fix, hdr + 2,
-                                  options.get("frequencies"))
+                return _read_wide(
+                    rows,
+                    names,
+                    groups,
+                    path,
+                    fmt,
+                    meta,
+                    sign_fix,
+                    hdr + 2,
+                    options.get("frequencies"),
+                )
             got = _read_array_cells(rows, names, path, fmt, meta, hdr + 2)
             if got is not None:
                 return got
@@ -333,13 +372,17 @@ def read_text(path: Any, text: str, fmt: str = FORMAT, meta: dict | None = None,
                 k + 1,
             )
         rows.append(
-            [float(p.replace(",", ".") if decimal_comma else p) if p else np.nan for p in parts[:width]]
+            [
+                float(p.replace(",", ".") if decimal_comma else p) if p else np.nan
+                for p in parts[:width]
+            ]
         )
     table = np.array(rows, dtype=float)
     if hdr is not None and len(names) >= width and any(re.search(r"[A-Za-z]", n) for n in names):
         names = names[:width]
-        return from_columns(names, table, path, fmt, meta, sign_fix=sign_fix, line=hdr + 1,
-                            **_col_opts(options))
+        return from_columns(
+            names, table, path, fmt, meta, sign_fix=sign_fix, line=hdr + 1, **_col_opts(options)
+        )
     # header-less: columns by order
     if width < 3:
         raise ReaderError(
@@ -347,8 +390,9 @@ def read_text(path: Any, text: str, fmt: str = FORMAT, meta: dict | None = None,
         )
     names = ["freq", "z_real", "z_imag"] + [f"column{k}" for k in range(3, width)]
     meta["columns_by_order"] = True
-    return from_columns(names, table, path, fmt, meta, sign_fix=sign_fix, line=d + 1,
-                        **_col_opts(options))
+    return from_columns(
+        names, table, path, fmt, meta, sign_fix=sign_fix, line=d + 1, **_col_opts(options)
+    )
 
 
 def _col_opts(options: dict) -> dict:

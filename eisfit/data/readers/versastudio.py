@@ -63,7 +63,9 @@ def read(path: str | Path, *, sign_fix: str = "keep", **options: Any) -> list[Sp
     exp = _section(lines, "Experiment")
     meta: dict[str, Any] = {}
     if exp.get("DateAcquired") or exp.get("TimeAcquired"):
-        meta["acquisition_start"] = f"{exp.get('DateAcquired', '')} {exp.get('TimeAcquired', '')}".strip()
+        meta["acquisition_start"] = (
+            f"{exp.get('DateAcquired', '')} {exp.get('TimeAcquired', '')}".strip()
+        )
     inst = _section(lines, "Instrument")
     if inst.get("Type"):
         meta["instrument"] = inst["Type"]
@@ -84,7 +86,7 @@ def read(path: str | Path, *, sign_fix: str = "keep", **options: Any) -> list[Sp
         while k < len(lines) and lines[k].strip() != f"</Segment{seg}>":
             ln = lines[k].strip()
             if ln.startswith("Definition="):
-                names = [n.strip() for n in ln[len("Definition="):].split(",")]
+                names = [n.strip() for n in ln[len("Definition=") :].split(",")]
             elif names and ln and (ln[0].isdigit() or ln[0] in "+-."):
                 parts = [p.strip() for p in ln.split(",")]
                 width = len(names)
@@ -100,10 +102,22 @@ def read(path: str | Path, *, sign_fix: str = "keep", **options: Any) -> list[Sp
         roles = detect_roles(names[: len(rows[0])])
         if not roles.has_impedance():
             continue
-        spectra = build_spectra(np.array(rows), roles, path, FORMAT, {**meta, "segment": seg},
-                                sign_fix=sign_fix, split=False, line=first)
+        spectra = build_spectra(
+            np.array(rows),
+            roles,
+            path,
+            FORMAT,
+            {**meta, "segment": seg},
+            sign_fix=sign_fix,
+            split=False,
+            line=first,
+        )
         out.extend(s.with_meta(index=len(out) + i) for i, s in enumerate(spectra))
     if not out:
-        why = "no <SegmentN> data sections" if not found_segment else "no segment with impedance columns"
+        why = (
+            "no <SegmentN> data sections"
+            if not found_segment
+            else "no segment with impedance columns"
+        )
         raise ReaderError(f"{why} (expected Frequency(Hz), Z Real, Z Imag)", path)
     return out

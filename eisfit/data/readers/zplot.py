@@ -18,7 +18,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
 from ...errors import ReaderError
 from ..spectrum import Spectrum
@@ -115,7 +114,8 @@ def read(path: str | Path, *, sign_fix: str = "keep", **options: Any) -> list[Sp
     table = parse_block(data, path, start + 1, sep, ncols=None)
     if table.shape[1] < 6:
         raise ReaderError(
-            f"expected at least 6 columns (freq, ampl, bias, time, Z', Z''), found {table.shape[1]}",
+            "expected at least 6 columns (freq, ampl, bias, time, Z', Z''), "
+            f"found {table.shape[1]}",
             path,
             start + 1,
         )
