@@ -173,52 +173,44 @@ def build_tables(
             continue
         choice = _choice(rec["model"], cache)
         at_bound = set(rec.get("at_bound") or [])
-        for p in rec["param_names"]:
-            if (rec["model"], p) not in roles:
-                roles[(rec["model"], p)] = choice.role_of(p) if choice else None
-            lo, hi = rec["ci"].get(p, (math.nan, math.nan))
-            par_rows.append(
-                {
-                    **base,
-                    "model": rec["model"],
-                    "success": bool(rec["success"]),
-                    "parameter": p,
-                    "kind": "parameter",
-                    "role": roles[(rec["model"], p)],
-                    "value": rec["values"].get(p, math.nan),
-                    "stderr": rec["stderr"].get(p, math.nan),
-                    "ci_low": lo,
-                    "ci_high": hi,
-                    "unit": rec["units"].get(p, ""),
-                    "at_bound": p in at_bound,
-                }
-            )
-        if rec["model"] not in model_groups:
+        model = rec["model"]
+        if model not in model_groups:
             g = default_groups(choice) if choice else {}
             g.update({k: tuple(v) for k, v in (groups or {}).items()})
-            model_groups[rec["model"]] = g
-        all_groups = model_groups[rec["model"]]
-        for gname, members in all_groups.items():
+            model_groups[model] = g
+        names = list(rec["param_names"])
+        for p in names:
+            if (model, p) not in roles:
+                roles[(model, p)] = choice.role_of(p) if choice else None
+        vals, errs, cis, units = rec["values"], rec["stderr"], rec["ci"], rec["units"]
+        cols = {
+            "parameter": list(names),
+            "kind": ["parameter"] * len(names),
+            "role": [roles[(model, p)] for p in names],
+            "value": [vals.get(p, math.nan) for p in names],
+            "stderr": [errs.get(p, math.nan) for p in names],
+            "ci_low": [cis.get(p, (math.nan, math.nan))[0] for p in names],
+            "ci_high": [cis.get(p, (math.nan, math.nan))[1] for p in names],
+            "unit": [units.get(p, "") for p in names],
+            "at_bound": [p in at_bound for p in names],
+        }
+        for gname, members in model_groups[model].items():
             gv = group_value(rec, members)
             if gv is None:
                 continue
             v, se = gv
-            par_rows.append(
-                {
-                    **base,
-                    "model": rec["model"],
-                    "success": bool(rec["success"]),
-                    "parameter": gname,
-                    "kind": "group",
-                    "role": "group",
-                    "value": v,
-                    "stderr": se,
-                    "ci_low": v - _Z95 * se,
-                    "ci_high": v + _Z95 * se,
-                    "unit": "Ω",
-                    "at_bound": bool(at_bound.intersection(members)),
-                }
-            )
+            for k, x in (("parameter", gname), ("kind", "group"), ("role", "group"),
+                         ("value", v), ("stderr", se), ("ci_low", v - _Z95 * se),
+                         ("ci_high", v + _Z95 * se), ("unit", "Ω"),
+                         ("at_bound", bool(at_bound.intersection(members)))):
+                cols[k].append(x)
+        n = len(cols["parameter"])
+        per_spec = {**base, "model": model, "success": bool(rec["success"])}
+        for k, col in par_rows.data.items():
+            if k in cols:
+                col.extend(cols[k])
+            else:
+                col.extend([per_spec.get(k)] * n)
     spectra = pd.DataFrame(spec_rows.data, columns=spec_cols)
     params = pd.DataFrame(par_rows.data, columns=par_cols)
     del spec_rows, par_rows
