@@ -297,3 +297,36 @@ def test_explicit_column_names(tmp_path):
         ef.read(p)
     s = ef.read(p, freq="w", z_real="a", z_imag="b")[0]
     np.testing.assert_allclose(s.Z, [1 - 0.1j, 2 - 0.2j, 3 - 0.3j])
+
+
+@pytest.mark.parametrize(
+    "name,iso",
+    [
+        ("exampleDataBioLogic.mpt", "2018-02-04T10:02:46"),  # "02/04/2018 10:02:46" (US)
+        ("eispot_data.dta", "2016-05-11T17:47:03"),  # DATE 5/11/2016, TIME 17:47:03
+        ("exampleDataZPlot.z", "2018-10-12T11:04:34"),  # "10-12-2018", "11:04:34"
+        ("exampleDataVersaStudio.par", "2018-07-19T09:40:30"),  # Thursday, July 19, 2018 9:40:30 AM
+        ("exampleDataCHInstruments.txt", "2020-02-20T15:55:08"),  # Feb. 20, 2020   15:55:08
+    ],
+)
+def test_timestamps(fx, name, iso):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ef.EisfitWarning)
+        assert ef.read(fx(name))[0].meta["timestamp"] == iso
+
+
+def test_unused_option_warns_and_bad_sign_fix_raises(fx):
+    with pytest.warns(ef.EisfitWarning, match="not used by the 'gamry-dta' reader"):
+        ef.read(fx("eispot_data.dta"), sheet="x")
+    with pytest.raises(ValueError, match="sign_fix"):
+        ef.read(fx("eispot_data.dta"), sign_fix="flip")
+
+
+def test_galvanostatic_mpt(fx, tmp_path):
+    lines = fx("exampleDataBioLogic.mpt").read_bytes().decode("latin-1").splitlines()
+    assert lines[3] == "Potentio Electrochemical Impedance Spectroscopy"
+    lines[3] = "Galvano Electrochemical Impedance Spectroscopy"
+    p = tmp_path / "geis.mpt"
+    p.write_bytes("\n".join(lines).encode("latin-1"))
+    s = ef.read(p)[0]
+    assert s.meta["control"] == "galvanostatic"

@@ -159,3 +159,14 @@ def test_speed_71_points():
 
 def test_public_api():
     assert ef.kk is kk and ef.KKResult is KKResult
+
+
+def test_plot_and_repr():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    r = kk(ef.Spectrum(F71, _drifting(F71, 0.3, 1)))
+    ax = r.plot()
+    assert ax.get_xscale() == "log"
+    assert len(ax.lines) == 3  # real, imag, inconsistent markers
+    assert "FAILED" in repr(r)

@@ -13,12 +13,13 @@ from the content (the file extension only breaks ties).
 
 from __future__ import annotations
 
+import warnings
 from importlib import import_module
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from ...errors import ReaderError
+from ...errors import EisfitWarning, ReaderError
 from ..spectrum import Spectrum
 from ._common import HEAD_BYTES
 
@@ -128,8 +129,12 @@ def read(path: str | Path, format: str | None = None, **options: Any) -> list[Sp
     format : str, optional
         One of :func:`formats`; by default sniffed from the content.
     **options
-        Passed to the format's reader (e.g. ``sign_fix="keep"``, ``sheet=`` for Excel,
-        ``freq=``/``z_real=``/``z_imag=`` column names for tables).
+        Passed to the format's reader; each module lists its own in ``OPTIONS``:
+        ``sign_fix`` (``"auto"``: negate an imaginary column whose values contradict its
+        name, with a warning; ``"keep"``: only warn), for tables ``freq=``/``z_real=``/
+        ``z_imag=`` column names, ``neg_imag=``, ``frequencies=`` (array or file, for wide
+        tables whose column names round the frequencies), ``sheet=`` for Excel. Options a
+        reader does not take are ignored with an :class:`EisfitWarning`.
 
     Returns
     -------
@@ -159,14 +164,21 @@ def read(path: str | Path, format: str | None = None, **options: Any) -> list[Sp
     elif format not in REGISTRY:
         raise ReaderError(f"unknown format {format!r}; known: {', '.join(formats())}", p)
     mod = REGISTRY[format]
+    if options.get("sign_fix", "auto") not in ("auto", "keep"):
+        raise ValueError(f"sign_fix must be 'auto' or 'keep', got {options['sign_fix']!r}")
+    unused = sorted(set(options) - set(getattr(mod, "OPTIONS", ())))
+    if unused:
+        warnings.warn(
+            f"option(s) {unused} not used by the {format!r} reader (it takes "
+            f"{sorted(getattr(mod, 'OPTIONS', ())) or 'none'}); ignored",
+            EisfitWarning,
+            stacklevel=2,
+        )
+        options = {k: v for k, v in options.items() if k not in unused}
     try:
         spectra = mod.read(p, **options)
     except ReaderError:
         raise
-    except TypeError as exc:
-        if "unexpected keyword" in str(exc):
-            raise
-        raise ReaderError(f"could not parse as {format}: {exc}", p) from exc
     except (ValueError, IndexError, KeyError, OverflowError, MemoryError, UnicodeError) as exc:
         # safety net; the readers are fuzzed to raise ReaderError themselves
         raise ReaderError(f"could not parse as {format}: {type(exc).__name__}: {exc}", p) from exc

@@ -358,6 +358,35 @@ def require_impedance(roles: Roles, path: Any, line: int | None = None) -> None:
     raise ReaderError(f"expected a {missing}; found columns: {have}", path, line)
 
 
+_TIME_FORMATS = (
+    "%m/%d/%Y %H:%M:%S.%f",  # EC-Lab (US locale), Gamry with fractional seconds
+    "%m/%d/%Y %H:%M:%S",
+    "%m-%d-%Y %H:%M:%S",  # ZPlot
+    "%A, %B %d, %Y %I:%M:%S %p",  # VersaStudio DateAcquired + TimeAcquired
+    "%b. %d, %Y %H:%M:%S",  # CH Instruments
+    "%b %d, %Y %H:%M:%S",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+)
+
+
+def parse_timestamp(text: str) -> str | None:
+    """ISO 8601 form of an instrument's date/time text, or None if no known layout fits.
+
+    >>> parse_timestamp("02/04/2018 10:02:46")
+    '2018-02-04T10:02:46'
+    """
+    from datetime import datetime
+
+    t = " ".join(str(text).split())
+    for fmt in _TIME_FORMATS:
+        try:
+            return datetime.strptime(t, fmt).isoformat()
+        except ValueError:
+            continue
+    return None
+
+
 def build_spectra(
     table: np.ndarray,
     roles: Roles,
@@ -407,6 +436,10 @@ def build_spectra(
     groups = split_points(f, *labels) if split else [np.arange(f.size)]
     out = []
     base = dict(meta or {})
+    if "acquisition_start" in base and "timestamp" not in base:
+        ts = parse_timestamp(base["acquisition_start"])
+        if ts:
+            base["timestamp"] = ts
     base.setdefault("source", str(path))
     base["format"] = fmt
     if flipped:

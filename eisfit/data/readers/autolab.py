@@ -20,6 +20,7 @@ from ._common import decode, head_text, looks_binary, read_bytes
 
 FORMAT = "autolab"
 EXTENSIONS = (".txt", ".csv")
+OPTIONS = frozenset({"sign_fix", "freq", "z_real", "z_imag", "neg_imag", "frequencies"})
 _HDR = re.compile(r"Frequency \(Hz\)\s*[;\t,]\s*Z' \((Ω|Ohm|ohm)\)\s*[;\t,]\s*-Z'' \(", re.I)
 
 

@@ -32,6 +32,7 @@ from ._common import Roles, build_spectra, read_bytes
 
 FORMAT = "biologic-mpr"
 EXTENSIONS = (".mpr",)
+OPTIONS = frozenset({"sign_fix"})
 MAGIC = b"BIO-LOGIC MODULAR FILE\x1a"
 
 # column id -> (EC-Lab column name, numpy dtype); only ids verified on real files

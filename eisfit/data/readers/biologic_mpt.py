@@ -27,6 +27,7 @@ from ._common import (
 
 FORMAT = "biologic-mpt"
 EXTENSIONS = (".mpt", ".txt")
+OPTIONS = frozenset({"sign_fix"})
 
 _NHEAD = re.compile(r"^\s*Nb header lines\s*:\s*(\d+)", re.I | re.M)
 

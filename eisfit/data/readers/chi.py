@@ -24,6 +24,7 @@ from ._common import (
 
 FORMAT = "chi"
 EXTENSIONS = (".txt", ".csv")
+OPTIONS = frozenset({"sign_fix"})
 
 
 def sniff(head: str | bytes, path: Any = None) -> float:

@@ -17,6 +17,7 @@ from ._common import read_bytes
 
 FORMAT = "excel"
 EXTENSIONS = (".xlsx", ".xlsm")
+OPTIONS = frozenset({"sheet", "sign_fix", "freq", "z_real", "z_imag", "neg_imag", "frequencies"})
 
 
 def sniff(head: str | bytes, path: Any = None) -> float:

@@ -29,6 +29,7 @@ from ._common import (
 
 FORMAT = "gamry-dta"
 EXTENSIONS = (".dta",)
+OPTIONS = frozenset({"sign_fix"})
 
 
 def sniff(head: str | bytes, path: Any = None) -> float:

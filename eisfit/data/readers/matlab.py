@@ -17,6 +17,7 @@ from ._common import build_spectra, detect_roles, read_bytes
 
 FORMAT = "matlab"
 EXTENSIONS = (".mat",)
+OPTIONS = frozenset({"sign_fix"})
 
 
 def sniff(head: str | bytes, path: Any = None) -> float:

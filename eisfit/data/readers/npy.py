@@ -18,6 +18,7 @@ from ._common import _make, read_bytes
 
 FORMAT = "npy"
 EXTENSIONS = (".npy",)
+OPTIONS: frozenset[str] = frozenset()
 
 
 def sniff(head: str | bytes, path: Any = None) -> float:

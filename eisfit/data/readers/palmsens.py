@@ -29,6 +29,7 @@ from ._common import (
 
 FORMAT = "palmsens-csv"
 EXTENSIONS = (".csv",)
+OPTIONS = frozenset({"sign_fix"})
 
 
 def _is_header(line: str) -> bool:

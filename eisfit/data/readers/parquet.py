@@ -13,6 +13,7 @@ from ._common import read_bytes
 
 FORMAT = "parquet"
 EXTENSIONS = (".parquet", ".pq")
+OPTIONS = frozenset({"sign_fix", "freq", "z_real", "z_imag", "neg_imag", "frequencies"})
 
 
 def sniff(head: str | bytes, path: Any = None) -> float:

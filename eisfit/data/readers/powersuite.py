@@ -12,6 +12,7 @@ from ._common import decode, head_text, looks_binary, read_bytes
 
 FORMAT = "powersuite"
 EXTENSIONS = (".txt",)
+OPTIONS = frozenset({"sign_fix", "freq", "z_real", "z_imag", "neg_imag", "frequencies"})
 
 
 def sniff(head: str | bytes, path: Any = None) -> float:

@@ -28,6 +28,7 @@ from ._common import (
 
 FORMAT = "relaxis"
 EXTENSIONS = (".txt",)
+OPTIONS = frozenset({"sign_fix"})
 _PARAM = re.compile(r"([A-Za-z][A-Za-z0-9_]*)=([^,\t]+)")
 
 

@@ -45,6 +45,7 @@ from ._common import (
 
 FORMAT = "table"
 EXTENSIONS = (".csv", ".tsv", ".txt", ".dat")
+OPTIONS = frozenset({"sign_fix", "freq", "z_real", "z_imag", "neg_imag", "frequencies"})
 
 _WIDE = re.compile(
     r"^(?P<q>z_?re(al)?|z_?im(ag)?|-z_?im(ag)?|z|zmod|\|z\||z_?phase|phase)[ _]?"

@@ -27,6 +27,7 @@ from ._common import (
 
 FORMAT = "versastudio-par"
 EXTENSIONS = (".par",)
+OPTIONS = frozenset({"sign_fix"})
 _SEG = re.compile(r"^<Segment(\d+)>\s*$")
 
 

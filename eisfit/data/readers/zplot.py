@@ -34,6 +34,7 @@ from ._common import (
 
 FORMAT = "zplot"
 EXTENSIONS = (".z", ".txt")
+OPTIONS = frozenset({"sign_fix"})
 _LEGACY = re.compile(r'^\s*"(ZPlotW|Z60W)\s+Data File', re.I)
 _DEFAULT_ROLES = {"freq": 0, "time": 3, "zre": 4, "zim": 5}
 
