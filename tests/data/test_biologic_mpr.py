@@ -105,3 +105,32 @@ def test_truncated_mpr_is_a_reader_error(fx, tmp_path):
         p.write_bytes(raw[:cut])
         with pytest.raises(ef.ReaderError):
             ef.read(p)
+
+
+def _with_ids(raw: bytes, replace: dict[int, int]) -> bytes:
+    """Copy of the .mpr with some column ids in the data module replaced."""
+    i = raw.index(b"MODULEVMP data")
+    start = i + 65 + 6  # new-style header; ids follow the uint32 count and uint16 ncols
+    nc = int.from_bytes(raw[i + 65 + 4 : i + 65 + 6], "little")
+    ids = [int.from_bytes(raw[start + 2 * k : start + 2 * k + 2], "little") for k in range(nc)]
+    new = b"".join(replace.get(c, c).to_bytes(2, "little") for c in ids)
+    return raw[:start] + new + raw[start + 2 * nc :]
+
+
+def test_unknown_column_ids_are_skipped_when_their_size_is_implied(fx, tmp_path):
+    raw = fx("PEIS_LPSCl_IonBlocking_-25C.mpr").read_bytes()
+    ref = ef.read(fx("PEIS_LPSCl_IonBlocking_-25C.mpr"))[0]
+    one = tmp_path / "one_unknown.mpr"
+    one.write_bytes(_with_ids(raw, {169: 999}))  # Cs -> unknown (4 bytes, implied by row size)
+    s = ef.read(one)[0]
+    np.testing.assert_array_equal(s.Z, ref.Z)
+    assert s.meta["cycle"] == 1  # a column after the unknown one is still decoded
+    two = tmp_path / "two_unknown.mpr"
+    two.write_bytes(_with_ids(raw, {169: 998, 172: 999}))
+    s = ef.read(two)[0]
+    np.testing.assert_array_equal(s.Z, ref.Z)  # impedance columns precede the unknown ones
+    assert "cycle" not in s.meta
+    bad = tmp_path / "unknown_freq.mpr"
+    bad.write_bytes(_with_ids(raw, {32: 997}))
+    with pytest.raises(ef.ReaderError, match="no frequency column"):
+        ef.read(bad)
