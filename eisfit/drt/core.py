@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..data.spectrum import Spectrum
-from ..errors import EisfitError, EisfitWarning
+from ..errors import EisfitWarning, FitError
 from .problem import build_problem
 from .regularization import CRITERIA, choose, evaluate, posterior_std, ScanPoint
 from .result import DRTResult
@@ -19,7 +19,7 @@ from .solver import QPSolution, solve_cvxpy, solve_nnls
 __all__ = ["drt", "DEFAULT_LAM_GRID"]
 
 #: λ grid scanned by default (λ is relative: the penalty is normalised to the data).
-DEFAULT_LAM_GRID = np.logspace(-9, 0, 19)
+DEFAULT_LAM_GRID = np.logspace(-9, 1, 21)
 
 
 def _ro(a: np.ndarray) -> np.ndarray:
@@ -30,7 +30,7 @@ def _ro(a: np.ndarray) -> np.ndarray:
 
 def _select(spectrum: Spectrum, fmin, fmax, capacitive_only: bool):
     if not isinstance(spectrum, Spectrum):
-        raise EisfitError(f"drt() needs an eisfit.Spectrum, got {type(spectrum).__name__}")
+        raise FitError(f"drt() needs an eisfit.Spectrum, got {type(spectrum).__name__}")
     s = spectrum
     if fmin is not None or fmax is not None:
         s = s.crop(fmin, fmax)
@@ -38,7 +38,7 @@ def _select(spectrum: Spectrum, fmin, fmax, capacitive_only: bool):
         s = s.capacitive_only()
     f, Z = s.active()
     if f.size < 4:
-        raise EisfitError(f"DRT needs at least 4 active points, {f.size} left after selection")
+        raise FitError(f"DRT needs at least 4 active points, {f.size} left after selection")
     order = np.argsort(f)
     return f[order], Z[order]
 
@@ -123,11 +123,11 @@ def drt(
     (-3.0, 1.0)
     """
     if solver not in ("nnls", "cvxpy"):
-        raise EisfitError(f"unknown solver {solver!r}; use 'nnls' or 'cvxpy'")
+        raise FitError(f"unknown solver {solver!r}; use 'nnls' or 'cvxpy'")
     if lam is None and criterion not in CRITERIA:
-        raise EisfitError(f"unknown criterion {criterion!r}; use one of {CRITERIA}")
+        raise FitError(f"unknown criterion {criterion!r}; use one of {CRITERIA}")
     if lam is not None and not (np.isfinite(lam) and lam > 0):
-        raise EisfitError(f"lam must be positive and finite, got {lam!r}")
+        raise FitError(f"lam must be positive and finite, got {lam!r}")
     f, Z = _select(spectrum, fmin, fmax, capacitive_only)
     prob = build_problem(
         f,
@@ -166,7 +166,7 @@ def _aligned_sigma(spectrum: Spectrum, sigma, fmin, fmax, capacitive_only):
     if s.ndim == 0:
         return s
     if s.shape != spectrum.freq.shape:
-        raise EisfitError(f"sigma must have {len(spectrum)} values, got {s.size}")
+        raise FitError(f"sigma must have {len(spectrum)} values, got {s.size}")
     keep = spectrum.mask.copy()
     f = spectrum.freq
     if fmin is not None:

@@ -1,20 +1,24 @@
 """Peaks of a DRT: position, area (= resistance), width and significance.
 
-A peak is a local maximum of γ on the τ nodes, bounded by the nearest minima on each
-side. Its **significance** is the smaller of two z-scores, each of which a spurious peak
+A peak is a local maximum of γ on the τ nodes; neighbouring maxima are separated at the
+lowest node between them. Maxima that noise alone separates (prominence below
+``MERGE_Z`` posterior sd: ripples, one process split in two) are merged first, least
+distinct first. Each remaining peak gets two z-scores, each of which a spurious peak
 fails in its own way:
 
-* ``prominence_z``: the prominence over the higher neighbouring minimum in posterior
+* ``prominence_z``: the prominence over the higher neighbouring valley in posterior
   standard deviations (local means over ±1 node, since single nodes are strongly
-  anti-correlated). Noise ripples and a split of one process into two have z ≈ 1.
+  anti-correlated). Noise ripples have z ≈ 1.
 * ``merge_z``: ``sqrt(Δχ²/σ²)`` when the problem is solved again at the same λ with γ
   forced to rise monotonically from the far valley of this peak to its taller neighbour
   (the peak merged into that neighbour's flank; a peak without neighbours is forced to
   zero instead). Side lobes that the regulariser itself creates (ringing next to a
   large, broad peak) are not needed by the data and have a small ``merge_z``, whatever
-  their posterior spread.
+  their prominence.
 
-The area significance (area / its posterior standard deviation) is reported too.
+``significance = min(merge_z, 1.5·prominence_z)`` (the local-mean prominence is
+conservative when λ is small and the posterior wide). The area significance (area /
+its posterior standard deviation) is reported too.
 """
 
 from __future__ import annotations
@@ -23,9 +27,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Peak", "find_peaks"]
+__all__ = ["Peak", "find_peaks", "assign_basins"]
 
 SMOOTH = 1
+#: Maxima separated from a neighbour by less than this many posterior sd are merged.
+MERGE_Z = 1.0
+#: The prominence z (local means, conservative at small λ where the posterior is wide)
+#: enters the significance multiplied by this factor: ``min(merge_z, 1.5·prominence_z)``.
+PROMINENCE_WEIGHT = 1.5
 
 
 @dataclass(frozen=True)
@@ -35,9 +44,14 @@ class Peak:
     Attributes
     ----------
     tau : float
-        Peak position (s), refined by a parabola through the top three nodes.
+        Characteristic time (s): the τ that splits the peak's area in half (median of
+        its γ mass). Equals τ0 for symmetric processes (RC, ZARC) and is far less
+        sensitive to noise than the position of the maximum.
     freq : float
         ``1 / (2π τ)`` (Hz).
+    tau_mode : float
+        Position of the maximum of γ (s), refined by a least-squares parabola through
+        the top of the peak.
     gamma : float
         Height of γ at the peak (Ω).
     R : float
@@ -48,7 +62,7 @@ class Peak:
         Full width at half maximum in decades of τ (an RC gives the narrowest peak
         the regularisation allows; a CPE with exponent n gives ≈ 1.14·(1/n)·… wider).
     significance : float
-        ``min(prominence_z, merge_z)``: how many noise standard deviations separate this
+        ``min(merge_z, 1.5·prominence_z)``: how many noise standard deviations separate this
         peak from "not a process of its own".
     prominence_z : float
         Prominence over the higher neighbouring minimum in posterior standard deviations.
@@ -58,13 +72,16 @@ class Peak:
     area_significance : float
         ``R / R_std``.
     lo, hi : int
-        Node indices of the bounding minima.
+        Node indices of the bounding minima (of the basin the area was taken over).
+    index : int
+        Node index of the maximum.
     edge : bool
         True if the peak lies outside the measured τ window (on the grid extension).
     """
 
     tau: float
     freq: float
+    tau_mode: float
     gamma: float
     R: float
     R_std: float
@@ -76,6 +93,18 @@ class Peak:
     lo: int
     hi: int
     edge: bool
+    index: int = -1
+
+
+def _median_log_tau(log_tau: np.ndarray, w: np.ndarray, g: np.ndarray) -> float:
+    """log10 τ splitting the area ``Σ w g`` in half (each node's mass centred on it)."""
+    mass = w * g
+    total = mass.sum()
+    nz = np.flatnonzero(w)
+    if total <= 0 or nz.size == 0:
+        return float("nan")
+    c = np.cumsum(mass[nz]) - 0.5 * mass[nz]
+    return float(np.interp(0.5 * total, c, log_tau[nz]))
 
 
 def _fwhm(log_tau: np.ndarray, gam: np.ndarray, k: int, lo: int, hi: int) -> float:
@@ -143,60 +172,78 @@ def find_peaks(
         if left_ok and right_ok and g[i] > floor:
             cand.append((i + j) // 2)
         i = j + 1
-    peaks: list[Peak] = []
     def lowest(a: int, b: int) -> int:
         # lowest node in [a, b]; for a run of equal minima (zeros) its middle
-        seg = g[a : b + 1]
-        idx = np.flatnonzero(seg == seg.min())
-        return int(a + idx[idx.size // 2])
+        return _lowest(g, a, b)
 
-    for ci, k in enumerate(cand):
+    def valleys(ci: int) -> tuple[int, int]:
+        k = cand[ci]
         v_lo = lowest(cand[ci - 1] if ci > 0 else 0, k)
         v_hi = lowest(k, cand[ci + 1] if ci + 1 < len(cand) else m - 1)
-        # walk down to the nearest minimum; a run of zeros ends the walk at its first node
-        lo = k
-        while lo > 0 and g[lo] > 0 and g[lo - 1] <= g[lo]:
-            lo -= 1
-        hi = k
-        while hi < m - 1 and g[hi] > 0 and g[hi + 1] <= g[hi]:
-            hi += 1
-        # area: trapezoid-exact for the hat basis; shared minima are split half-half
+        return v_lo, v_hi
+
+    def prominence_z(ci: int) -> float:
+        # prominence over the higher valley, in posterior sd of local means over
+        # ±smooth nodes (single nodes are strongly anti-correlated)
+        if cov is None or not cov.size:
+            return np.inf
+        k = cand[ci]
+        v_lo, v_hi = valleys(ci)
+        valley = v_lo if g[v_lo] >= g[v_hi] else v_hi
+        e = np.zeros(m)
+        a, b_ = max(k - smooth, 0), min(k + smooth, m - 1)
+        e[a : b_ + 1] += 1.0 / (b_ - a + 1)
+        a, b_ = max(valley - smooth, 0), min(valley + smooth, m - 1)
+        e[a : b_ + 1] -= 1.0 / (b_ - a + 1)
+        nz = np.flatnonzero(e)
+        var = float(e[nz] @ cov[np.ix_(nz, nz)] @ e[nz])
+        return float(e @ g) / np.sqrt(var) if var > 0 else np.inf
+
+    # merge maxima that noise alone separates (ripples, a process split in two) into
+    # their neighbour across the higher valley, least distinct first
+    while len(cand) > 1:
+        zs = [prominence_z(ci) for ci in range(len(cand))]
+        ci = int(np.argmin(zs))
+        if zs[ci] >= MERGE_Z:
+            break
+        del cand[ci]
+
+    peaks: list[Peak] = []
+    for ci, k in enumerate(cand):
+        v_lo, v_hi = valleys(ci)
+        lo, hi = v_lo, v_hi
+        # area: exact for the hat basis; shared minima are split half-half
         wts = np.zeros(m)
         wts[lo : hi + 1] = h
-        if lo > 0:
+        if ci > 0:
             wts[lo] *= 0.5
-        if hi < m - 1:
+        if ci + 1 < len(cand):
             wts[hi] *= 0.5
-        if lo == 0 or hi == m - 1:
-            pass
         R = float(wts @ g)
-        # parabolic refinement of the position
-        if 0 < k < m - 1:
-            y0, y1, y2 = g[k - 1], g[k], g[k + 1]
-            den = y0 - 2 * y1 + y2
-            d = 0.5 * (y0 - y2) / den if den < 0 else 0.0
-            d = float(np.clip(d, -0.5, 0.5))
-        else:
-            d = 0.0
+        # position: vertex of a least-squares parabola through the contiguous nodes above
+        # 60 % of the maximum (3 nodes at least): robust to noise on broad peaks,
+        # unbiased for symmetric ones
+        a_, b_ = k, k
+        while a_ > lo and g[a_ - 1] >= 0.6 * g[k]:
+            a_ -= 1
+        while b_ < hi and g[b_ + 1] >= 0.6 * g[k]:
+            b_ += 1
+        a_, b_ = max(min(a_, k - 1), 0), min(max(b_, k + 1), m - 1)
+        d = 0.0
+        if b_ - a_ >= 2:
+            u = np.arange(a_, b_ + 1) - k
+            c2, c1, _ = np.polyfit(u, g[a_ : b_ + 1], 2)
+            if c2 < 0:
+                d = float(np.clip(-c1 / (2 * c2), -1.0, 1.0))
         lt = log_tau[k] + d * (log_tau[1] - log_tau[0])
-        valley = v_lo if g[v_lo] >= g[v_hi] else v_hi
+        sig = prominence_z(ci)
         if cov is not None and cov.size:
-            # local means over ±smooth nodes: single nodes are strongly anti-correlated
-            e = np.zeros(m)
-            a, b_ = max(k - smooth, 0), min(k + smooth, m - 1)
-            e[a : b_ + 1] += 1.0 / (b_ - a + 1)
-            a, b_ = max(valley - smooth, 0), min(valley + smooth, m - 1)
-            e[a : b_ + 1] -= 1.0 / (b_ - a + 1)
-            var = float(e @ cov @ e)
-            diff = float(e @ g)
-            sig = diff / np.sqrt(var) if var > 0 else np.inf
-            var_r = float(wts @ cov @ wts)
-            R_std = float(np.sqrt(max(var_r, 0.0)))
+            R_std = float(np.sqrt(max(float(wts @ cov @ wts), 0.0)))
             asig = R / R_std if R_std > 0 else np.inf
         else:
-            sig, asig, R_std = np.inf, np.inf, 0.0
+            asig, R_std = np.inf, 0.0
         dz = np.inf
-        if refit is not None and sig >= 1.0:
+        if refit is not None and PROMINENCE_WEIGHT * sig >= 1.0:
             left = cand[ci - 1] if ci > 0 else None
             right = cand[ci + 1] if ci + 1 < len(cand) else None
             if left is None and right is None:
@@ -205,25 +252,89 @@ def find_peaks(
                 dz = float(refit(v_lo, right, "up"))
             else:
                 dz = float(refit(left, v_hi, "down"))
-        t = 10.0**lt
+        t_mode = 10.0**lt
+        t = 10.0 ** _median_log_tau(log_tau, wts, g)
         edge = False
         if window is not None:
-            edge = bool(t < window[0] or t > window[1])
+            edge = bool(t_mode < window[0] or t_mode > window[1])
         peaks.append(
             Peak(
                 tau=float(t),
                 freq=float(1 / (2 * np.pi * t)),
+                tau_mode=float(t_mode),
                 gamma=float(g[k]),
                 R=R,
                 R_std=R_std,
                 width=_fwhm(log_tau, g, k, lo, hi),
-                significance=float(min(sig, dz)),
+                significance=float(min(dz, PROMINENCE_WEIGHT * sig)),
                 prominence_z=float(sig),
                 merge_z=float(dz),
                 area_significance=float(asig),
                 lo=int(lo),
                 hi=int(hi),
                 edge=edge,
+                index=int(k),
             )
         )
     return peaks
+
+
+def _lowest(g: np.ndarray, a: int, b: int) -> int:
+    seg = g[a : b + 1]
+    idx = np.flatnonzero(seg == seg.min())
+    return int(a + idx[idx.size // 2])
+
+
+def assign_basins(
+    selected: list[Peak],
+    all_peaks: list[Peak],
+    tau: np.ndarray,
+    gamma: np.ndarray,
+    h: float,
+    cov=None,
+) -> list[Peak]:
+    """Give every selected peak the whole basin between its selected neighbours.
+
+    Sub-threshold maxima (ripples, regularisation side lobes) then count towards the
+    process they belong to, so that a peak's area is the resistance of the process.
+    The basins are split at the lowest node between consecutive selected peaks; the
+    outermost basins run to the grid ends, or to the lowest node before an excluded
+    edge peak.
+    """
+    if not selected:
+        return []
+    from dataclasses import replace
+
+    g = np.asarray(gamma, float)
+    m = g.size
+    sel = sorted(selected, key=lambda p: p.index)
+    ks = [p.index for p in sel]
+    excluded_edges = [p.index for p in all_peaks if p.edge and p.index not in ks]
+    below = [i for i in excluded_edges if i < ks[0]]
+    above = [i for i in excluded_edges if i > ks[-1]]
+    start = _lowest(g, max(below), ks[0]) if below else 0
+    end = _lowest(g, ks[-1], min(above)) if above else m - 1
+    cuts = [start] + [_lowest(g, a, b) for a, b in zip(ks[:-1], ks[1:])] + [end]
+    out = []
+    for i, p in enumerate(sel):
+        lo, hi = cuts[i], cuts[i + 1]
+        w = np.zeros(m)
+        w[lo : hi + 1] = h
+        if i > 0 or below:
+            w[lo] *= 0.5
+        if i < len(sel) - 1 or above:
+            w[hi] *= 0.5
+        R = float(w @ g)
+        if cov is not None and np.size(cov):
+            R_std = float(np.sqrt(max(float(w @ cov @ w), 0.0)))
+        else:
+            R_std = 0.0
+        asig = R / R_std if R_std > 0 else np.inf
+        t = 10.0 ** _median_log_tau(np.log10(tau), w, g)
+        out.append(
+            replace(
+                p, tau=t, freq=1 / (2 * np.pi * t), R=R, R_std=R_std,
+                area_significance=asig, lo=lo, hi=hi,
+            )
+        )
+    return out

@@ -12,16 +12,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import EisfitError
+from ..errors import FitError
 from .kernels import derivative_matrix, kernel_matrix, tau_grid
 
 __all__ = ["WEIGHTS", "weights_for", "DRTProblem", "build_problem"]
 
 WEIGHTS = ("modulus", "unit", "proportional")
 
+#: Extra ridge penalty (relative to the normalised smoothness penalty, whose diagonal is
+#: ≈ 1/m) on γ at τ < 1/ω_max, where γ and R∞ are indistinguishable.
+HF_RIDGE = 1.0
+
 
 def weights_for(Z: np.ndarray, weight: str | None = "modulus", sigma=None) -> tuple:
-    """Per-point weights ``(w_re, w_im)``: the residual is multiplied by them.
+    """Per-point weights ``(w_re, w_im)``, exactly those of :func:`eisfit.fit`.
 
     Parameters
     ----------
@@ -29,34 +33,22 @@ def weights_for(Z: np.ndarray, weight: str | None = "modulus", sigma=None) -> tu
         Measured impedance.
     weight : {"modulus", "unit", "proportional"}
         ``"modulus"``: residual / |Z| (default); ``"unit"``: no weighting;
-        ``"proportional"``: real residual / |Z'|, imaginary residual / |Z''|.
+        ``"proportional"``: real residual / |Z'|, imaginary residual / |Z''| (each
+        floored at 1e-3·|Z|).
     sigma : array_like, optional
         Standard deviations; overrides ``weight``. Real → same for both parts; complex →
-        ``sigma.real`` for Z', ``sigma.imag`` for Z''.
+        ``sigma.real`` for Z', ``sigma.imag`` for Z''. A scalar applies to every point.
     """
+    from ..fitting.weights import residual_weights
+
     if sigma is not None:
         s = np.asarray(sigma)
         if s.ndim == 0:
             s = np.full(Z.shape, s.item())
-        if s.shape != Z.shape:
-            raise EisfitError(f"sigma must have {Z.size} values, got {s.size}")
-        if np.iscomplexobj(s):
-            sr, si = s.real.astype(float), s.imag.astype(float)
-        else:
-            sr = si = s.astype(float)
-        if np.any(sr <= 0) or np.any(si <= 0) or not np.all(np.isfinite(sr + si)):
-            raise EisfitError("sigma must be positive and finite")
-        return 1.0 / sr, 1.0 / si
-    if weight == "modulus":
-        w = 1.0 / np.maximum(np.abs(Z), np.finfo(float).tiny)
-        return w, w
-    if weight in ("unit", None):
-        one = np.ones(Z.shape)
-        return one, one
-    if weight == "proportional":
-        floor = 1e-3 * np.abs(Z) + np.finfo(float).tiny
-        return 1.0 / np.maximum(np.abs(Z.real), floor), 1.0 / np.maximum(np.abs(Z.imag), floor)
-    raise EisfitError(f"unknown weight {weight!r}; use one of {WEIGHTS} or pass sigma")
+        w_re, w_im, _ = residual_weights(Z, s)
+    else:
+        w_re, w_im, _ = residual_weights(Z, "unit" if weight is None else weight)
+    return w_re, w_im
 
 
 @dataclass(frozen=True)
@@ -100,9 +92,9 @@ def build_problem(
     freq = np.asarray(freq, float)
     Z = np.asarray(Z, complex)
     if freq.size < 4:
-        raise EisfitError(f"DRT needs at least 4 points, got {freq.size}")
+        raise FitError(f"DRT needs at least 4 points, got {freq.size}")
     if order not in (0, 1, 2):
-        raise EisfitError(f"penalty order must be 0, 1 or 2, got {order}")
+        raise FitError(f"penalty order must be 0, 1 or 2, got {order}")
     tau, h = tau_grid(freq, ppd=ppd, extend=extend)
     w = 2 * np.pi * freq
     cols, names, scales = [np.ones(freq.size, complex)], ["R_inf"], [1.0]
@@ -128,6 +120,10 @@ def build_problem(
     D = derivative_matrix(m, order, h)
     Pg = D.T @ D
     Pg = Pg / np.trace(Pg) + 1e-6 * np.eye(m) / m
+    # nodes faster than the fastest measured point act on the data like a series
+    # resistance: a ridge there hands that mass to R∞ instead of an edge artefact
+    hf = tau < 1 / w.max()
+    Pg[hf, hf] += HF_RIDGE
     Pg *= np.trace(H[ne:, ne:])
     P = np.zeros((ne + m, ne + m))
     P[ne:, ne:] = Pg

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from ..data.spectrum import Spectrum
-from ..errors import EisfitError, EisfitWarning
+from ..errors import EisfitError, EisfitWarning, FitError
 from .core import drt as _drt
 from .peaks import Peak
 from .result import DRTResult
@@ -225,7 +225,7 @@ def _specs(res: DRTResult, max_elements: int, diffusion: str) -> list[_Spec]:
     if not peaks:
         sig = [p for p in res.all_peaks() if not p.edge] or list(res.all_peaks())
         if not sig:
-            raise EisfitError("the DRT has no peak: nothing to propose")
+            raise FitError("the DRT has no peak: nothing to propose")
         peaks = [max(sig, key=lambda p: p.R)]
     all_w = [p.width for p in res.all_peaks()]
     w_min = min(all_w) if all_w else 0.0
@@ -318,9 +318,9 @@ def propose(
     import pandas as pd
 
     if diffusion not in ("auto", "Ws", "Wo", "both", "none"):
-        raise EisfitError(f"diffusion must be 'auto', 'Ws', 'Wo', 'both' or 'none', got {diffusion!r}")
+        raise FitError(f"diffusion must be 'auto', 'Ws', 'Wo', 'both' or 'none', got {diffusion!r}")
     if max_elements < 1:
-        raise EisfitError("max_elements must be at least 1")
+        raise FitError("max_elements must be at least 1")
     res = drt_result if drt_result is not None else _drt(spectrum, weight=weight, **drt_kwargs)
     if inductance is None:
         wmax = 2 * np.pi * float(res.freq.max())
@@ -357,7 +357,7 @@ def propose(
             }
         )
     if not rows:
-        raise EisfitError("no candidate circuit could be fitted")
+        raise FitError("no candidate circuit could be fitted")
     table = pd.DataFrame(rows)
     bic = table["bic"].to_numpy(float)
     finite = np.isfinite(bic)

@@ -24,13 +24,17 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import cho_factor, cho_solve, solve_triangular
 
-from ..errors import EisfitError
+from ..errors import FitError
 from .problem import DRTProblem
 from .solver import QPSolution, solve_nnls
 
 __all__ = ["CRITERIA", "ScanPoint", "evaluate", "scan", "choose"]
 
 CRITERIA = ("gcv", "lcurve", "evidence", "discrepancy")
+
+#: With ``criterion="evidence"`` the largest λ whose log-evidence is within this many
+#: nats of the maximum is used (differences of ~1 nat carry no real weight).
+EVIDENCE_TOL = 1.0
 
 
 @dataclass(frozen=True)
@@ -100,7 +104,7 @@ def _scores(points: list[ScanPoint], n: int, criterion: str, noise: float | None
         return np.array(out)
     if criterion == "discrepancy":
         if noise is None or not noise > 0:
-            raise EisfitError("criterion 'discrepancy' needs the relative noise level: noise=0.005")
+            raise FitError("criterion 'discrepancy' needs the relative noise level: noise=0.005")
         return np.abs(np.log(np.maximum(res2, 1e-300) / (n * noise**2)))
     if criterion == "lcurve":
         lam = np.log([p.lam for p in points])
@@ -115,7 +119,7 @@ def _scores(points: list[ScanPoint], n: int, criterion: str, noise: float | None
         )
         kappa[[0, -1]] = -np.inf  # a corner needs neighbours on both sides
         return -kappa
-    raise EisfitError(f"unknown criterion {criterion!r}; use one of {CRITERIA}")
+    raise FitError(f"unknown criterion {criterion!r}; use one of {CRITERIA}")
 
 
 def scan(prob: DRTProblem, grid: np.ndarray, dof: bool = True) -> list[ScanPoint]:
@@ -153,7 +157,7 @@ def choose(
         criterion that can be computed if ``all_criteria``.
     """
     if criterion not in CRITERIA:
-        raise EisfitError(f"unknown criterion {criterion!r}; use one of {CRITERIA}")
+        raise FitError(f"unknown criterion {criterion!r}; use one of {CRITERIA}")
     need_dof = all_criteria or criterion == "gcv"
     points = scan(prob, np.sort(np.asarray(grid, float)), need_dof)
     n = prob.n_data
@@ -185,6 +189,11 @@ def choose(
         scores[name] = sc
     chosen = scores[criterion]
     i = int(np.nanargmin(np.where(np.isfinite(chosen), chosen, np.nan)))
+    if criterion == "evidence" and EVIDENCE_TOL > 0:
+        # λ values whose evidence is within EVIDENCE_TOL nats of the best are equally
+        # supported by the data: take the smoothest of them (fewer spurious ripples)
+        ok = np.flatnonzero(chosen <= chosen[i] + EVIDENCE_TOL)
+        i = int(max(ok, key=lambda j: points[j].lam))
     lams = np.array([p.lam for p in points])
     best = points[i]
     if not np.isfinite(best.dof):

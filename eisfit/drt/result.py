@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from .kernels import kernel_matrix
-from .peaks import Peak, find_peaks
+from .peaks import Peak, assign_basins, find_peaks
 
 __all__ = ["DRTResult"]
 
@@ -80,8 +80,8 @@ class DRTResult:
     # -- derived quantities -----------------------------------------------------------
     @property
     def R_pol(self) -> float:
-        """Total polarisation resistance ∫ γ d ln τ (Ω)."""
-        return float(self.h * (np.sum(self.gamma) - 0.5 * (self.gamma[0] + self.gamma[-1])))
+        """Total polarisation resistance ∫ γ d ln τ (Ω) (each hat has area h)."""
+        return float(self.h * np.sum(self.gamma))
 
     @property
     def chi2(self) -> float:
@@ -105,9 +105,17 @@ class DRTResult:
         Parameters
         ----------
         min_significance : float
-            Keep peaks whose prominence exceeds this many posterior standard deviations.
+            Keep peaks whose significance (see :class:`~eisfit.drt.peaks.Peak`) reaches
+            this many noise standard deviations.
         include_edge : bool
             Also keep peaks on the grid extension beyond the measured window.
+
+        Returns
+        -------
+        tuple of Peak
+            Each peak's ``R`` is the area of its whole basin (up to the lowest point
+            towards the next kept peak), so sub-threshold side lobes and ripples count
+            towards the process they belong to.
 
         Examples
         --------
@@ -117,14 +125,13 @@ class DRTResult:
         >>> [round(float(np.log10(p.tau)), 1) for p in ef.drt(ef.Spectrum(f, Z)).peaks()]
         [-3.0]
         """
-        out = []
-        for p in self.all_peaks():
-            if p.significance < min_significance:
-                continue
-            if p.edge and not include_edge:
-                continue
-            out.append(p)
-        return tuple(out)
+        allp = self.all_peaks()
+        out = [
+            p
+            for p in allp
+            if p.significance >= min_significance and (include_edge or not p.edge)
+        ]
+        return tuple(assign_basins(out, list(allp), self.tau, self.gamma, self.h, self._cov))
 
     def gamma_at(self, tau: Any) -> np.ndarray:
         """γ at arbitrary τ (linear interpolation in ln τ; 0 outside the grid)."""
