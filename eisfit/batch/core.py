@@ -21,7 +21,7 @@ from .execute import make_executor
 from .growth import growth as _growth
 from .metadata import FilenamePattern, load_sidecar, order_value, sidecar_lookup
 from .models import ModelPlan
-from .tables import build_tables
+from .tables import Compactor, build_tables
 from .worker import FileJob, FitOptions, Task, propose_task, run_task
 
 __all__ = ["run", "BatchResult", "CACHE_DIR"]
@@ -292,6 +292,7 @@ def run(
 
         results: dict[str, list[dict]] = {}
         status: dict[str, str] = {}
+        compact = Compactor(groups)  # keeps the main process small as results arrive
         tasks: list[tuple[Any, Task]] = []
         for cell, chain in chains.items():
             for s in range(0, len(chain), int(chunk_size)):
@@ -304,11 +305,11 @@ def run(
                         if run_:
                             tasks.append((tuple(j.rel for j in run_), Task(tuple(run_), options, prev_ok)))
                             run_ = []
-                        results[job.rel] = hit
-                        status[job.rel] = "cached"
                         ok = [r for r in hit if r["success"] and r["values"]]
                         if ok:
                             prev_ok = dict(ok[-1]["values"])
+                        results[job.rel] = [compact(r) for r in hit]
+                        status[job.rel] = "cached"
                     else:
                         run_.append(job)
                 if run_:
@@ -318,14 +319,14 @@ def run(
         for rels, res, err in executor.map_unordered(run_task, tasks):
             if err is not None:
                 for rel in rels:
-                    results[rel] = [_task_failure(jobs[rel], err)]
+                    results[rel] = [compact(_task_failure(jobs[rel], err))]
                     status[rel] = "failed"
             else:
                 for (key, recs), rel in zip(res, rels):
-                    results[rel] = recs
-                    status[rel] = "fitted"
                     if cache is not None:
                         cache.put(key, recs)
+                    results[rel] = [compact(r) for r in recs]
+                    status[rel] = "fitted"
             if bar is not None:
                 bar.update(len(rels))
     finally:

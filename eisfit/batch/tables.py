@@ -8,6 +8,7 @@ propagated through the fit covariance, σ² = 1ᵀ C 1 over the members.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -17,7 +18,7 @@ from .discover import natural_key
 from .metadata import ORDER_FIELDS, state_rank
 from .models import ModelChoice, resolve
 
-__all__ = ["build_tables", "group_value", "default_groups", "PARAM_COLUMNS", "SPECTRA_COLUMNS"]
+__all__ = ["build_tables", "Compactor", "group_value", "default_groups", "PARAM_COLUMNS", "SPECTRA_COLUMNS"]
 
 PARAM_COLUMNS = [
     "model", "success", "parameter", "kind", "role", "value", "stderr", "ci_low", "ci_high", "unit", "at_bound",
@@ -61,7 +62,8 @@ def group_value(
 def _status(rec: Mapping[str, Any]) -> str:
     """``ok``; ``poor_fit`` (parameters exist but the fitter judged the fit poor);
     ``failed`` (no parameters: unreadable file, error, or no convergence)."""
-    if rec.get("values") and not rec.get("error"):
+    has = rec["has_values"] if "has_values" in rec else bool(rec.get("values"))
+    if has and not rec.get("error"):
         return "ok" if rec.get("success") else "poor_fit"
     return "failed"
 
@@ -102,6 +104,79 @@ def _meta_columns(rows: list[dict]) -> list[str]:
     return first + sorted(k for k in keys if k not in first)
 
 
+class Compactor:
+    """Turns worker records into compact ones as they arrive (memory per spectrum ~1 KB).
+
+    Parameter dicts become numpy arrays aligned with a per-model tuple of names,
+    repeated strings are interned, and named groups are evaluated at once so that the
+    covariance matrix can be dropped.
+    """
+
+    def __init__(self, groups: Mapping[str, Iterable[str]] | None = None):
+        self.extra = {k: tuple(v) for k, v in (groups or {}).items()}
+        self._choices: dict[str, ModelChoice | None] = {}
+        self._groups: dict[str, dict[str, tuple[str, ...]]] = {}
+        self._shared: dict[tuple, tuple] = {}
+        self._roles: dict[str, tuple] = {}
+
+    def _share(self, t: tuple) -> tuple:
+        return self._shared.setdefault(t, t)
+
+    def groups_for(self, model: str | None) -> dict[str, tuple[str, ...]]:
+        if model not in self._groups:
+            choice = _choice(model, self._choices)
+            g = default_groups(choice) if choice else {}
+            g.update(self.extra)
+            self._groups[model] = g
+        return self._groups[model]
+
+    def roles_for(self, model: str | None, names: tuple[str, ...]) -> tuple:
+        key = (model, names)
+        if key not in self._roles:
+            choice = _choice(model, self._choices)
+            self._roles[key] = tuple(choice.role_of(p) if choice else None for p in names)
+        return self._roles[key]
+
+    def __call__(self, rec: dict) -> dict:
+        if rec.get("_compact"):
+            return rec
+        out = {k: rec.get(k) for k in _SCALAR_KEYS}
+        for k in ("file", "hash", "model", "message", "stage", "error"):
+            if isinstance(out.get(k), str):
+                out[k] = sys.intern(out[k])
+        out["header"] = {sys.intern(k): v for k, v in (rec.get("header") or {}).items()}
+        out["flags"] = "; ".join(rec.get("flags") or [])
+        out["warnings"] = "; ".join(rec.get("warnings") or [])
+        names = self._share(tuple(sys.intern(n) for n in rec.get("param_names") or ()))
+        vals = rec.get("values") or {}
+        out["param_names"] = names
+        out["has_values"] = bool(vals)
+        nan2 = (math.nan, math.nan)
+        out["arr"] = np.array(
+            [[vals.get(p, math.nan), rec["stderr"].get(p, math.nan),
+              rec["ci"].get(p, nan2)[0], rec["ci"].get(p, nan2)[1]] for p in names],
+            dtype=float,
+        ).reshape(len(names), 4)
+        out["units"] = self._share(tuple(sys.intern(rec["units"].get(p, "")) for p in names))
+        out["roles"] = self.roles_for(out["model"], names)
+        at_bound = frozenset(rec.get("at_bound") or ())
+        out["at_bound"] = tuple(p in at_bound for p in names)
+        grows = []
+        if vals:
+            for gname, members in self.groups_for(out["model"]).items():
+                gv = group_value(rec, members)
+                if gv is not None:
+                    grows.append((gname, gv[0], gv[1], bool(at_bound.intersection(members))))
+        out["groups"] = tuple(grows)
+        out["_compact"] = True
+        return out
+
+
+_SCALAR_KEYS = ("file", "hash", "spectrum", "model", "success", "message", "error", "stage",
+                "n_points", "f_min", "f_max", "chi2", "chi2_red", "aic", "bic", "kk_passed",
+                "warm", "seconds")
+
+
 def build_tables(
     records: list[dict],
     pre_meta: Mapping[str, Mapping[str, Any]],
@@ -126,10 +201,9 @@ def build_tables(
     """
     import pandas as pd
 
+    compact = Compactor(groups)
+    records = [compact(r) for r in records]
     metas = []
-    cache: dict[str, ModelChoice | None] = {}
-    roles: dict[tuple[str, str], Any] = {}
-    model_groups: dict[str, dict[str, tuple[str, ...]]] = {}
     for rec in records:
         meta = {
             **dict((defaults or {}).get(rec["file"], {})),
@@ -159,53 +233,34 @@ def build_tables(
                 "f_min": rec["f_min"],
                 "f_max": rec["f_max"],
                 "kk_passed": rec["kk_passed"],
-                "warm_start": rec.get("warm", False),
-                "flags": "; ".join(rec.get("flags") or []),
+                "warm_start": bool(rec.get("warm")),
+                "flags": rec["flags"],
                 "stage": rec.get("stage"),
                 "error": rec["error"],
                 "message": rec["message"],
-                "warnings": "; ".join(rec.get("warnings") or []),
+                "warnings": rec["warnings"],
                 "seconds": rec.get("seconds", math.nan),
                 "hash": rec["hash"],
             }
         )
-        if not rec["values"]:
+        if not rec["has_values"]:
             continue
-        choice = _choice(rec["model"], cache)
-        at_bound = set(rec.get("at_bound") or [])
-        model = rec["model"]
-        if model not in model_groups:
-            g = default_groups(choice) if choice else {}
-            g.update({k: tuple(v) for k, v in (groups or {}).items()})
-            model_groups[model] = g
-        names = list(rec["param_names"])
-        for p in names:
-            if (model, p) not in roles:
-                roles[(model, p)] = choice.role_of(p) if choice else None
-        vals, errs, cis, units = rec["values"], rec["stderr"], rec["ci"], rec["units"]
+        names = rec["param_names"]
+        arr = rec["arr"]
+        groups_ = rec["groups"]
         cols = {
-            "parameter": list(names),
-            "kind": ["parameter"] * len(names),
-            "role": [roles[(model, p)] for p in names],
-            "value": [vals.get(p, math.nan) for p in names],
-            "stderr": [errs.get(p, math.nan) for p in names],
-            "ci_low": [cis.get(p, (math.nan, math.nan))[0] for p in names],
-            "ci_high": [cis.get(p, (math.nan, math.nan))[1] for p in names],
-            "unit": [units.get(p, "") for p in names],
-            "at_bound": [p in at_bound for p in names],
+            "parameter": [*names, *(g[0] for g in groups_)],
+            "kind": ["parameter"] * len(names) + ["group"] * len(groups_),
+            "role": [*rec["roles"], *(["group"] * len(groups_))],
+            "value": [*arr[:, 0].tolist(), *(g[1] for g in groups_)],
+            "stderr": [*arr[:, 1].tolist(), *(g[2] for g in groups_)],
+            "ci_low": [*arr[:, 2].tolist(), *(g[1] - _Z95 * g[2] for g in groups_)],
+            "ci_high": [*arr[:, 3].tolist(), *(g[1] + _Z95 * g[2] for g in groups_)],
+            "unit": [*rec["units"], *(["Ω"] * len(groups_))],
+            "at_bound": [*rec["at_bound"], *(g[3] for g in groups_)],
         }
-        for gname, members in model_groups[model].items():
-            gv = group_value(rec, members)
-            if gv is None:
-                continue
-            v, se = gv
-            for k, x in (("parameter", gname), ("kind", "group"), ("role", "group"),
-                         ("value", v), ("stderr", se), ("ci_low", v - _Z95 * se),
-                         ("ci_high", v + _Z95 * se), ("unit", "Ω"),
-                         ("at_bound", bool(at_bound.intersection(members)))):
-                cols[k].append(x)
         n = len(cols["parameter"])
-        per_spec = {**base, "model": model, "success": bool(rec["success"])}
+        per_spec = {**base, "model": rec["model"], "success": bool(rec["success"])}
         for k, col in par_rows.data.items():
             if k in cols:
                 col.extend(cols[k])
