@@ -121,6 +121,31 @@ class KKResult:
             }
         )
 
+    def to_json(self) -> str:
+        """JSON text of the verdict, the chosen circuit and the per-point residuals."""
+        import json
+
+        return json.dumps(
+            {
+                "passed": self.passed,
+                "method": self.method,
+                "M": self.M,
+                "mu": self.mu,
+                "c": self.c,
+                "noise": self.noise,
+                "n_sigma": self.n_sigma,
+                "R0": self.R0,
+                "L": self.L,
+                "C": None if not np.isfinite(self.C) else self.C,
+                "tau": self.tau.tolist(),
+                "R": self.R.tolist(),
+                "freq": self.freq.tolist(),
+                "residuals_real": self.residuals_real.tolist(),
+                "residuals_imag": self.residuals_imag.tolist(),
+                "inconsistent": self.inconsistent.tolist(),
+            }
+        )
+
     def __repr__(self) -> str:
         verdict = "passed" if self.passed else "FAILED"
         return (

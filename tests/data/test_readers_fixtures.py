@@ -330,3 +330,11 @@ def test_galvanostatic_mpt(fx, tmp_path):
     p.write_bytes("\n".join(lines).encode("latin-1"))
     s = ef.read(p)[0]
     assert s.meta["control"] == "galvanostatic"
+
+
+def test_headerless_with_row_counter(tmp_path):
+    p = tmp_path / "counter.csv"
+    p.write_text("0,1000,2.0,-0.5\n1,100,2.5,-1.0\n2,10,3.0,-0.7\n")
+    s = ef.read(p)[0]
+    np.testing.assert_allclose(s.freq, [1000, 100, 10])
+    np.testing.assert_allclose(s.Z, [2 - 0.5j, 2.5 - 1j, 3 - 0.7j])

@@ -123,6 +123,10 @@ def test_fixed_M_and_result_api():
     assert list(df.columns[:3]) == ["freq", "z_real", "z_imag"] and len(df) == 71
     np.testing.assert_allclose(df["res_real"] + 1j * df["res_imag"], (Z - r.Z_fit) / np.abs(Z))
     assert "Lin-KK" in r._repr_html_()
+    import json
+
+    d = json.loads(r.to_json())
+    assert d["M"] == 20 and d["passed"] is r.passed and len(d["residuals_real"]) == 71
     with pytest.raises(ValueError, match="read-only"):
         r.residuals_real[0] = 1.0
     with pytest.raises(AttributeError):

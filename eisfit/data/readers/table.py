@@ -390,6 +390,10 @@ def read_text(
             f"expected at least 3 numeric columns (frequency, Z', Z''), found {width}", path, d + 1
         )
     names = ["freq", "z_real", "z_imag"] + [f"column{k}" for k in range(3, width)]
+    first_col = table[:, 0]
+    if width >= 4 and np.array_equal(first_col, np.arange(first_col.size) + first_col[0]):
+        # a leading row counter (0, 1, 2, ... or 1, 2, 3, ...): skip it
+        names = ["index", "freq", "z_real", "z_imag"] + [f"column{k}" for k in range(4, width)]
     meta["columns_by_order"] = True
     return from_columns(
         names, table, path, fmt, meta, sign_fix=sign_fix, line=d + 1, **_col_opts(options)
