@@ -24,7 +24,7 @@ __all__ = ["drt", "DRTResult", "Peak", "exact_gamma", "propose", "Proposal"]
 def __getattr__(name: str):
     # propose() needs the circuit fitter: import it only when asked for
     if name in ("propose", "Proposal"):
-        value = getattr(import_module(".propose", __name__), name)
+        value = getattr(import_module(".proposal", __name__), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'eisfit.drt' has no attribute {name!r}")

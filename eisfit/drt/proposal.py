@@ -333,7 +333,8 @@ def propose(
         text = _circuit_text(spec, inductance)
         circuit = parse(text)
         init = _init(spec, res.R_inf, res.L, inductance)
-        with warnings.catch_warnings():
+        # poor candidates are expected: their warnings and float overflows are noise here
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore", EisfitWarning)
             try:
                 fr = _fit(circuit, data, init=init, weight=weight, multistart=multistart)

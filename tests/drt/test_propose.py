@@ -1,0 +1,120 @@
+"""propose(): model order from the DRT, confirmed by BIC over fitted candidates."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import eisfit as ef
+from eisfit.drt.proposal import zarc_n_from_width
+
+from _drt_spectra import FREQ, add_noise, rc, warburg_open, warburg_short, zarc
+
+
+def _spec(Z, seed):
+    return ef.Spectrum(FREQ, add_noise(Z, seed))
+
+
+@pytest.mark.parametrize("n_arcs", [1, 2, 3, 4])
+@pytest.mark.parametrize("seed", range(2))
+def test_well_separated_arcs(n_arcs, seed):
+    Z = 5 + sum(zarc(FREQ, 10 * (i + 1), 10.0 ** (-5 + 2 * i), 0.85) for i in range(n_arcs))
+    p = ef.propose(_spec(Z, seed))
+    assert p.n_arcs == n_arcs
+    assert p.diffusion is None
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_four_rc_pouch_ladder(seed):
+    taus, Rs = [1e-5, 1e-4, 1e-2, 0.5], [0.05, 0.14, 0.11, 0.38]
+    Z = 0.15 + sum(rc(FREQ, R, t) for R, t in zip(Rs, taus))
+    p = ef.propose(_spec(Z, seed))
+    assert p.n_arcs == 4
+    assert p.candidates["label"].iloc[0] == "RC-RC-RC-RC"
+    fitted = sorted(v for k, v in p.fit.values.items() if k in ("R1", "R2", "R3", "R4"))
+    np.testing.assert_allclose(fitted, sorted(Rs), rtol=0.1)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_two_rcs_a_factor_two_apart(seed):
+    # one DRT peak, but the data support two RC elements
+    Z = 5 + rc(FREQ, 20, 1e-3) + rc(FREQ, 20, 2e-3)
+    p = ef.propose(_spec(Z, seed))
+    assert len(p.drt.peaks()) == 1
+    assert p.n_arcs == 2
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_two_zarcs_a_factor_three_apart(seed):
+    Z = 5 + zarc(FREQ, 20, 1e-3, 0.9) + zarc(FREQ, 20, 3e-3, 0.9)
+    assert ef.propose(_spec(Z, seed)).n_arcs == 2
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_zarc_plus_finite_warburg_is_one_arc_and_diffusion(seed):
+    Z = 5 + zarc(FREQ, 20, 1e-4, 0.85) + warburg_short(FREQ, 30, 10.0)
+    p = ef.propose(_spec(Z, seed))
+    assert p.n_arcs == 1
+    assert p.diffusion == "Ws"
+    assert p.fit.values["Ws2_R"] == pytest.approx(30, rel=0.05)
+    assert p.fit.values["Ws2_tau"] == pytest.approx(10, rel=0.05)
+
+
+def test_reflective_warburg_proposed():
+    Z = 5 + zarc(FREQ, 20, 1e-4, 0.85) + warburg_open(FREQ, 30, 1.0)
+    p = ef.propose(_spec(Z, 0), diffusion="both")
+    assert p.n_arcs == 1 and p.diffusion == "Wo"
+
+
+def test_candidate_table_and_weights():
+    Z = 5 + zarc(FREQ, 10, 1e-4, 0.85) + zarc(FREQ, 30, 1e-1, 0.8)
+    p = ef.propose(_spec(Z, 1))
+    t = p.candidates
+    for col in ("label", "circuit", "n_arcs", "n_params", "aic", "bic", "delta_bic", "weight",
+                "whiteness", "success"):
+        assert col in t.columns
+    assert len(t) >= 3
+    assert np.all(np.diff(t["bic"].to_numpy()) >= 0)  # best first
+    assert t["weight"].sum() == pytest.approx(1.0)
+    w = np.exp(-0.5 * (t["bic"] - t["bic"].min()))
+    np.testing.assert_allclose(t["weight"], w / w.sum())
+    assert p.fit.bic == t["bic"].iloc[0]
+    assert str(p.circuit) == t["circuit"].iloc[0]
+    assert p.fit.success
+    assert len(p.fits) == len(t)
+    assert set(p.weights) == set(t["label"])
+    # the chosen model's residuals are white; a one-arc model's are not
+    assert abs(t["whiteness"].iloc[0]) < 3
+    one = t[t["label"] == "RQ"]
+    if len(one):
+        assert abs(one["whiteness"].iloc[0]) > 3
+
+
+def test_max_elements_limits_candidates():
+    Z = 5 + sum(zarc(FREQ, 10, 10.0 ** (-5 + 2 * i), 0.85) for i in range(3))
+    p = ef.propose(_spec(Z, 2), max_elements=2)
+    assert p.candidates["n_arcs"].max() <= 2
+    with pytest.raises(ValueError):
+        ef.propose(_spec(Z, 2), max_elements=0)
+
+
+def test_reuses_given_drt_and_passes_window():
+    Z = 5 + zarc(FREQ, 10, 1e-4, 0.85) + zarc(FREQ, 30, 1e-1, 0.8)
+    s = _spec(Z, 3)
+    d = ef.drt(s, fmax=1e4)
+    p = ef.propose(s, drt_result=d)
+    assert p.drt is d
+    assert p.fit.freq.max() <= 1e4
+    p2 = ef.propose(s, fmax=1e4)
+    assert p2.drt.freq.max() <= 1e4 and p2.n_arcs == 2
+
+
+def test_zarc_n_from_width_inverts_the_zarc_drt():
+    from eisfit.drt.analytic import zarc_gamma
+
+    u = np.linspace(-8, 8, 20001)
+    for n in (0.6, 0.75, 0.9):
+        g = zarc_gamma(np.exp(u), 1.0, 1.0, n)
+        above = u[g >= g.max() / 2]
+        width_dec = (above[-1] - above[0]) / np.log(10)
+        assert zarc_n_from_width(width_dec) == pytest.approx(n, abs=0.01)
