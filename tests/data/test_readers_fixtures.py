@@ -338,3 +338,15 @@ def test_headerless_with_row_counter(tmp_path):
     s = ef.read(p)[0]
     np.testing.assert_allclose(s.freq, [1000, 100, 10])
     np.testing.assert_allclose(s.Z, [2 - 0.5j, 2.5 - 1j, 3 - 0.7j])
+
+
+def test_minus_imag_column_that_holds_plus_imag(tmp_path):
+    f = np.logspace(4, -1, 12)
+    z = 1 + 5 / (1 + 1j * f)  # capacitive: Im Z < 0
+    p = tmp_path / "mislabelled.csv"
+    rows = [f"{a},{b.real},{b.imag}" for a, b in zip(f, z)]  # writes Im Z under "-Z''"
+    p.write_text("freq,Z',-Z''\n" + "\n".join(rows) + "\n")
+    with pytest.warns(ef.EisfitWarning, match="looks like it holds Z''"):
+        s = ef.read(p)[0]
+    np.testing.assert_allclose(s.Z, z)
+    assert s.meta["imag_sign_flipped"] is True

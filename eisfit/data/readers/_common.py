@@ -34,7 +34,6 @@ __all__ = [
 ]
 
 HEAD_BYTES = 4096
-MAX_FILE_BYTES = 2 * 1024**3
 
 
 def read_bytes(path: str | Path) -> bytes:
@@ -294,9 +293,10 @@ def check_imag_sign(
         return z_imag, False
     frac_pos = float(np.mean(nz > 0))
     if frac_pos > 0.8:
+        held, meant = ("Z''", "−Z''") if declared_negated else ("−Z''", "Z''")
         msg = (
-            f"{path}: column {label!r} holds mostly positive values ({frac_pos:.0%}); "
-            "capacitive impedance has Z'' < 0, so it looks like −Z''"
+            f"{path}: column {label!r} (read as {meant}) gives Z'' > 0 at {frac_pos:.0%} of "
+            f"the points; capacitive impedance has Z'' < 0, so it looks like it holds {held}"
         )
         if fix == "keep":
             warnings.warn(msg + "; kept as read (sign_fix='keep')", EisfitWarning, stacklevel=3)
