@@ -19,7 +19,8 @@ ill-conditioned there), so use them for insight rather than as the verdict.
 The verdict compares the residuals with the noise: the noise level ``σ`` is estimated
 robustly (median absolute deviation of the relative residuals, corrected for the fitted
 degrees of freedom, never below ``noise_floor``); points whose residual exceeds
-``n_sigma · σ`` are *inconsistent* and the test passes when there are none.
+``n_sigma · σ``, and runs of ``end_run`` points beyond 2σ at either end of the band, are
+*inconsistent*; the test passes when there are none.
 """
 
 from __future__ import annotations
@@ -285,6 +286,7 @@ def kk(
     inductance: bool = True,
     n_sigma: float = 4.0,
     noise_floor: float = 5e-4,
+    end_run: int = 3,
 ) -> KKResult:
     """Linear Kramers–Kronig test of a spectrum.
 
@@ -308,6 +310,10 @@ def kk(
     noise_floor : float
         Lower bound of the noise level (relative to |Z|), so that noise-free data are
         not failed for round-off-sized residuals.
+    end_run : int
+        If the ``end_run`` lowest (or highest) frequencies *all* deviate by more than 2σ,
+        they are inconsistent too: drift during the slow low-frequency points shows as
+        such a run before any single point passes ``n_sigma``. 0 disables.
 
     Returns
     -------
@@ -371,6 +377,13 @@ def kk(
     noise = float(max(mad * np.sqrt(n_obs / dof), noise_floor))
     worst = np.maximum(np.abs(res_re), np.abs(res_im))
     inconsistent = worst > n_sigma * noise
+    if end_run and N >= 2 * end_run:
+        # drift and instrument limits show first at the ends of the band as a run of
+        # same-side deviations; k consecutive points beyond 2σ there are flagged too
+        order = np.argsort(f)
+        for idx_end in (order[:end_run], order[-end_run:]):
+            if np.all(worst[idx_end] > 2.0 * noise):
+                inconsistent[idx_end] = True
     idx = 1 + M
     L = float(p[idx]) if inductance else 0.0
     C = (
