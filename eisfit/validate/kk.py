@@ -105,6 +105,17 @@ class KKResult:
         """Complex relative residual ``(Z − Z_fit)/|Z|``."""
         return self.residuals_real + 1j * self.residuals_imag
 
+    @property
+    def message(self) -> str:
+        """One-line summary: M, μ, noise and where the inconsistent points are."""
+        bad = self.freq[self.inconsistent]
+        where = (
+            f"; {bad.size} inconsistent point(s) at {bad.min():.3g}–{bad.max():.3g} Hz"
+            if bad.size
+            else ""
+        )
+        return f"(M={self.M}, mu={self.mu:.2f}, noise {100 * self.noise:.2g} % of |Z|{where})"
+
     def to_frame(self):
         """Per-point table: freq, Z, fit, residuals and the inconsistency flag."""
         import pandas as pd

@@ -187,3 +187,5 @@ def test_plot_and_repr():
     assert ax.get_xscale() == "log"
     assert len(ax.lines) == 3  # real, imag, inconsistent markers
     assert "FAILED" in repr(r)
+    bad = r.freq[r.inconsistent]
+    assert f"{bad.size} inconsistent point(s) at {bad.min():.3g}" in r.message
