@@ -274,7 +274,8 @@ def propose(
     diffusion: str = "auto",
     inductance: bool | None = None,
     drt_result: DRTResult | None = None,
-    multistart: int = 2,
+    multistart: int = 1,
+    max_nfev: int = 200,
     **drt_kwargs: Any,
 ) -> Proposal:
     """Propose the equivalent circuit (how many arcs, which types) for a spectrum.
@@ -296,7 +297,10 @@ def propose(
     drt_result : DRTResult, optional
         A DRT already computed for ``spectrum`` (otherwise computed here).
     multistart : int
-        Passed to :func:`eisfit.fit` (extra starting points for a poor first fit).
+        Passed to :func:`eisfit.fit` (starting points tried for a poor first fit; the
+        candidates already start from the DRT, and a wrong order cannot be rescued).
+    max_nfev : int
+        Iteration limit of each candidate fit.
     **drt_kwargs
         Passed to :func:`eisfit.drt` (e.g. ``fmax=6e3``, ``capacitive_only=True``).
 
@@ -329,7 +333,12 @@ def propose(
     # fit on the same points the DRT used
     data = Spectrum(res.freq, res.Z, meta=dict(spectrum.meta))
     rows, fits, used = [], [], []
+    done_ok: set[str] = set()
     for spec in specs:
+        if spec.label in done_ok:
+            # a second starting point for a structure that already fitted well adds cost,
+            # not information
+            continue
         text = _circuit_text(spec, inductance)
         circuit = parse(text)
         init = _init(spec, res.R_inf, res.L, inductance)
@@ -337,10 +346,15 @@ def propose(
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore", EisfitWarning)
             try:
-                fr = _fit(circuit, data, init=init, weight=weight, multistart=multistart)
+                fr = _fit(
+                    circuit, data, init=init, weight=weight, multistart=multistart,
+                    max_nfev=max_nfev,
+                )
             except (EisfitError, np.linalg.LinAlgError, FloatingPointError) as exc:
                 warnings.warn(f"candidate {text!r} could not be fitted: {exc}", EisfitWarning, 2)
                 continue
+        if fr.success:
+            done_ok.add(spec.label)
         fits.append(fr)
         used.append(spec)
         rows.append(
