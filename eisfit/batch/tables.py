@@ -18,7 +18,7 @@ from .discover import natural_key
 from .metadata import ORDER_FIELDS, state_rank
 from .models import ModelChoice, resolve
 
-__all__ = ["build_tables", "Compactor", "group_value", "default_groups", "PARAM_COLUMNS", "SPECTRA_COLUMNS"]
+__all__ = ["build_tables", "Compactor", "CompactRecord", "group_value", "default_groups", "PARAM_COLUMNS", "SPECTRA_COLUMNS"]
 
 PARAM_COLUMNS = [
     "model", "success", "parameter", "kind", "role", "value", "stderr", "ci_low", "ci_high", "unit", "at_bound",
@@ -29,6 +29,7 @@ SPECTRA_COLUMNS = [
     "hash",
 ]
 _Z95 = 1.959963984540054
+_NUMERIC = ("value", "stderr", "ci_low", "ci_high")
 _NO_DC = ("Wo", "W")  # elements whose resistance is not a DC resistance
 
 
@@ -137,14 +138,14 @@ class Compactor:
             self._roles[key] = tuple(choice.role_of(p) if choice else None for p in names)
         return self._roles[key]
 
-    def __call__(self, rec: dict) -> dict:
-        if rec.get("_compact"):
+    def __call__(self, rec: Mapping[str, Any]) -> "CompactRecord":
+        if isinstance(rec, CompactRecord):
             return rec
-        out = {k: rec.get(k) for k in _SCALAR_KEYS}
+        out: dict[str, Any] = {k: rec.get(k) for k in _SCALAR_KEYS}
         for k in ("file", "hash", "model", "message", "stage", "error"):
             if isinstance(out.get(k), str):
                 out[k] = sys.intern(out[k])
-        out["header"] = {sys.intern(k): v for k, v in (rec.get("header") or {}).items()}
+        out["header"] = self._share_header(rec.get("header") or {})
         out["flags"] = "; ".join(rec.get("flags") or [])
         out["warnings"] = "; ".join(rec.get("warnings") or [])
         names = self._share(tuple(sys.intern(n) for n in rec.get("param_names") or ()))
@@ -168,13 +169,47 @@ class Compactor:
                 if gv is not None:
                     grows.append((gname, gv[0], gv[1], bool(at_bound.intersection(members))))
         out["groups"] = tuple(grows)
-        out["_compact"] = True
-        return out
+        return CompactRecord(**out)
+
+    def _share_header(self, header: Mapping[str, Any]) -> Mapping[str, Any]:
+        try:
+            key = ("header", *sorted(header.items()))
+            hash(key)
+        except TypeError:
+            return dict(header)
+        if key not in self._shared:
+            self._shared[key] = {sys.intern(str(k)): v for k, v in header.items()}
+        return self._shared[key]
 
 
 _SCALAR_KEYS = ("file", "hash", "spectrum", "model", "success", "message", "error", "stage",
                 "n_points", "f_min", "f_max", "chi2", "chi2_red", "aic", "bic", "kk_passed",
                 "warm", "seconds")
+
+
+class CompactRecord:
+    """One spectrum's result in the main process (slots, arrays; read like a mapping)."""
+
+    __slots__ = (*_SCALAR_KEYS, "header", "flags", "warnings", "param_names", "has_values",
+                 "arr", "units", "roles", "at_bound", "groups")
+
+    def __init__(self, **kw: Any):
+        for k in self.__slots__:
+            setattr(self, k, kw.get(k))
+
+    def __getitem__(self, key: str) -> Any:
+        return getattr(self, key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return getattr(self, key, default)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.__slots__
+
+    @property
+    def values(self) -> dict[str, float]:
+        """Fitted values by parameter name."""
+        return dict(zip(self.param_names, self.arr[:, 0].tolist()))
 
 
 def build_tables(
@@ -216,6 +251,7 @@ def build_tables(
     par_cols = ["file", "spectrum", *meta_cols, *PARAM_COLUMNS]
     spec_rows = _Columns(spec_cols)  # column lists: far less memory than row dicts
     par_rows = _Columns(par_cols)
+    num_blocks: list[np.ndarray] = []  # value, stderr, ci_low, ci_high as float arrays
     for rec, meta in zip(records, metas):
         base = {"file": rec["file"], "spectrum": rec["spectrum"]}
         base.update({k: meta.get(k) for k in meta_cols})
@@ -248,14 +284,14 @@ def build_tables(
         names = rec["param_names"]
         arr = rec["arr"]
         groups_ = rec["groups"]
+        if groups_:
+            g = np.array([[v, se, v - _Z95 * se, v + _Z95 * se] for _, v, se, _ in groups_])
+            arr = np.vstack([arr, g])
+        num_blocks.append(arr)
         cols = {
             "parameter": [*names, *(g[0] for g in groups_)],
             "kind": ["parameter"] * len(names) + ["group"] * len(groups_),
             "role": [*rec["roles"], *(["group"] * len(groups_))],
-            "value": [*arr[:, 0].tolist(), *(g[1] for g in groups_)],
-            "stderr": [*arr[:, 1].tolist(), *(g[2] for g in groups_)],
-            "ci_low": [*arr[:, 2].tolist(), *(g[1] - _Z95 * g[2] for g in groups_)],
-            "ci_high": [*arr[:, 3].tolist(), *(g[1] + _Z95 * g[2] for g in groups_)],
             "unit": [*rec["units"], *(["Ω"] * len(groups_))],
             "at_bound": [*rec["at_bound"], *(g[3] for g in groups_)],
         }
@@ -264,9 +300,12 @@ def build_tables(
         for k, col in par_rows.data.items():
             if k in cols:
                 col.extend(cols[k])
-            else:
+            elif k not in _NUMERIC:
                 col.extend([per_spec.get(k)] * n)
     spectra = pd.DataFrame(spec_rows.data, columns=spec_cols)
+    num = np.vstack(num_blocks) if num_blocks else np.empty((0, 4))
+    for j, k in enumerate(_NUMERIC):
+        par_rows.data[k] = num[:, j]
     params = pd.DataFrame(par_rows.data, columns=par_cols)
     del spec_rows, par_rows
     spectra = _sort(spectra, meta_cols)
