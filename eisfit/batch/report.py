@@ -148,12 +148,17 @@ def _trend_cell(plt, cell, cdf, growth):
         x = (np.arange(len(sub)) if xname == "index" or xname not in sub.columns
              else sub[xname].astype(float).to_numpy())
         kind = sub["kind"].iloc[0]
-        ax.errorbar(x, sub["value"].to_numpy(float), yerr=sub["stderr"].to_numpy(float),
-                    marker="s" if kind == "group" else "o", ms=4, capsize=3,
-                    ls="--" if kind == "group" else "-", label=p)
+        y, e = sub["value"].to_numpy(float), sub["stderr"].to_numpy(float)
+        ls = "--" if kind == "group" else "-"
+        if len(sub) <= 60:
+            ax.errorbar(x, y, yerr=e, marker="s" if kind == "group" else "o", ms=4, capsize=3,
+                        ls=ls, label=p)
+        else:  # long sequences: a line with a ±1 standard error band
+            (ln,) = ax.plot(x, y, ls=ls, lw=1.2, label=p)
+            ax.fill_between(x, y - e, y + e, color=ln.get_color(), alpha=0.25, lw=0)
     ax.set_xlabel(xname)
     ax.set_ylabel("resistance (Ω)")
-    ax.set_title(f"{cell}: resistances (error bars: 1 standard error)")
+    ax.set_title(f"{cell}: resistances (±1 standard error)")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
     return fig
