@@ -19,7 +19,7 @@ from .solver import QPSolution, solve_cvxpy, solve_nnls
 __all__ = ["drt", "DEFAULT_LAM_GRID"]
 
 #: λ grid scanned by default (λ is relative: the penalty is normalised to the data).
-DEFAULT_LAM_GRID = np.logspace(-9, 1, 21)
+DEFAULT_LAM_GRID = np.logspace(-9, 1, 11)
 
 
 def _ro(a: np.ndarray) -> np.ndarray:
@@ -265,9 +265,13 @@ def _refit_test(prob, point: ScanPoint, sigma2: float):
 
             Mp = apply_t_transpose(apply_t_transpose(M).T).T
             gp = apply_t_transpose(prob.g[:, None])[:, 0]
+            # warm start: increments where the unconstrained solution already moves the
+            # right way
             free0 = point.sol.free.copy()
-            free0[a : b + 1] = True
-            sol = solve_nnls(Mp, gp, free0)
+            xr = point.sol.x[a : b + 1]
+            inc = np.diff(xr, prepend=0.0) if mode == "up" else -np.diff(xr, append=0.0)
+            free0[a : b + 1] = inc > 0
+            sol = solve_nnls(Mp, gp, free0, max_iter=0)
             e = sol.x
             x = e.copy()
             x[a : b + 1] = (

@@ -36,6 +36,9 @@ CRITERIA = ("gcv", "lcurve", "evidence", "discrepancy")
 #: nats of the maximum is used (differences of ~1 nat carry no real weight).
 EVIDENCE_TOL = 1.0
 
+#: Block-pivoting iterations before falling back to Lawson–Hanson in the scan.
+SCAN_MAX_ITER = 12
+
 
 @dataclass(frozen=True)
 class ScanPoint:
@@ -60,7 +63,7 @@ def evaluate(
     and the final point need it) and stores NaN instead.
     """
     M = prob.H + lam * prob.P
-    sol = solve_nnls(M, prob.g, free0)
+    sol = solve_nnls(M, prob.g, free0, max_iter=SCAN_MAX_ITER)
     x = sol.x
     r = prob.A @ x - prob.b
     res2 = float(r @ r)
@@ -142,7 +145,7 @@ def choose(
     grid: np.ndarray,
     criterion: str = "gcv",
     noise: float | None = None,
-    refine: int = 2,
+    refine: int = 3,
     all_criteria: bool = False,
 ) -> tuple[ScanPoint, np.ndarray, dict[str, np.ndarray]]:
     """Scan ``grid``, score every point and refine around the best one.

@@ -88,6 +88,8 @@ def solve_nnls(
     array([1., 0.])
     """
     m = g.size
+    if max_iter <= 0:
+        return _lawson_hanson(H, g)
     free = np.zeros(m, bool) if free0 is None else np.asarray(free0, bool).copy()
     best = m + 1
     budget = 3
