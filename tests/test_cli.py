@@ -112,3 +112,30 @@ def test_example_folder_ships_with_source_and_sidecar():
     assert set(side.columns) >= {"file", "cell", "cycle", "capacity_mAh"}
     # capacities are the Zhang 2020 values of these cycles (first cycle of 25C01: 37.2027 mAh)
     assert side.set_index("file").loc["25C01_cycle1.csv", "capacity_mAh"] == pytest.approx(37.2027)
+
+
+def test_batch_model_per_state_and_group_options(tmp_path, capsys):
+    import numpy as np
+
+    d = tmp_path / "d"
+    d.mkdir()
+    f = np.logspace(5, -1, 36)
+    one = {"R0": 5.0, "R1": 40.0, "Q1_Q": 1e-6, "Q1_n": 0.9}
+    two = {**one, "R1": 45.0, "R2": 200.0, "Q2_Q": 1e-3, "Q2_n": 0.85}
+    for name, model, vals in (("A_before", "R0 - (R1 | Q1)", one),
+                              ("A_after", "R0 - (R1 | Q1) - (R2 | Q2)", two)):
+        s = ef.simulate(model, f, vals, noise=0.002, seed=3)
+        (d / f"{name}.csv").write_text("freq_Hz,z_real_ohm,z_imag_ohm\n" + "\n".join(
+            f"{float(a)!r},{float(z.real)!r},{float(z.imag)!r}" for a, z in zip(s.freq, s.Z)))
+    out = tmp_path / "o"
+    code = main(["batch", str(d), "--model", "R0 - (R1 | Q1) - (R2 | Q2)",
+                 "--model-for", "before=R0 - (R1 | Q1)", "--pattern", "{cell}_{state}",
+                 "--group", "interfacial=R1+R2", "--out", str(out), "--no-report", "--no-kk"])
+    assert code == 0
+    p = pd.read_csv(out / "parameters.csv")
+    inter = p[p["parameter"] == "interfacial"].set_index("state")["value"]
+    assert inter["before"] == pytest.approx(40.0, rel=0.03)  # R2 absent before: counts as 0
+    assert inter["after"] == pytest.approx(245.0, rel=0.03)
+    g = pd.read_csv(out / "growth.csv").set_index("parameter")
+    assert g.loc["interfacial", "first"] == pytest.approx(40.0, rel=0.03)  # before < after
+    assert g.loc["interfacial", "change"] == pytest.approx(205.0, rel=0.05)

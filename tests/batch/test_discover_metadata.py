@@ -96,3 +96,17 @@ def test_clean_header_meta_keeps_scalars_only():
                            "T": 25.0, "name": "x"})
     assert m == {"cycle": 3, "T": 25.0, "name": "x"}
     assert type(m["cycle"]) is int
+
+
+def test_order_value_state_then_cycle_time_soc():
+    from eisfit.batch.metadata import order_value, state_rank
+
+    metas = [{"state": "after", "cycle": 1}, {"soc": 50}, {"soc": 10}, {"state": "before", "cycle": 9},
+             {"cycle": 3, "time": 5.0}, {"cycle": 3, "time": 1.0}]
+    ordered = sorted(metas, key=order_value)
+    assert ordered[0] == {"state": "before", "cycle": 9}
+    assert ordered[1] == {"state": "after", "cycle": 1}
+    assert ordered[2:4] == [{"cycle": 3, "time": 1.0}, {"cycle": 3, "time": 5.0}]
+    assert ordered[4:] == [{"soc": 10}, {"soc": 50}]
+    assert state_rank("Before_cycling") < state_rank("after 20 cycles")
+    assert state_rank("weird") != state_rank("weird")  # NaN: unknown states keep file order
