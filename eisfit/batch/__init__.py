@@ -1,9 +1,11 @@
 """Batch analysis: a folder of spectra in, parameter tables and resistance growth out.
 
->>> import eisfit as ef                                        # doctest: +SKIP
->>> res = ef.batch.run("cells/", model="R0 - (R1 | Q1) - (R2 | Q2)",
-...                    pattern="{cell}_cycle{cycle:d}", out="eisfit-out")
->>> res.growth.head()
+>>> import eisfit as ef
+>>> folder, sidecar = ef.batch.example_folder()   # 18 real coin-cell spectra
+>>> res = ef.batch.run(folder, "L0 - R0 - (R1 | Q1) - (R2 | Q2) - (R3 | Q3)",
+...                    pattern="{cell}_cycle{cycle:d}", sidecar=sidecar, n_jobs=1, kk=False)
+>>> sorted(res.growth["cell"].unique())
+['25C01', '25C02', '25C05']
 
 Modules: :mod:`~.discover` (finding files, content hashes), :mod:`~.metadata`
 (file-name patterns, sidecar tables), :mod:`~.models` (model per state, arc order),

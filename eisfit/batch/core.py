@@ -200,10 +200,14 @@ def run(
 
     Examples
     --------
-    >>> import eisfit as ef                                      # doctest: +SKIP
-    >>> res = ef.batch.run("data/", model="R0 - (R1 | Q1) - (R2 | Q2)",
-    ...                    pattern="{cell}_cycle{cycle:d}", out="eisfit-out")
-    >>> res.growth[["cell", "parameter", "change_pct", "slope"]]
+    >>> import eisfit as ef
+    >>> folder, sidecar = ef.batch.example_folder()
+    >>> res = ef.batch.run(folder, "L0 - R0 - (R1 | Q1) - (R2 | Q2) - (R3 | Q3)",
+    ...                    pattern="{cell}_cycle{cycle:d}", sidecar=sidecar,
+    ...                    groups={"interfacial": ["R1", "R2"]}, n_jobs=1, kk=False)
+    >>> g = res.growth.set_index(["cell", "parameter"])
+    >>> bool(g.loc[("25C05", "interfacial"), "change"] > 0)   # grows as capacity fades
+    True
     """
     t_start = time.perf_counter()
     import pandas as pd
