@@ -83,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="local worker processes (default: all cores)")
     b.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")
-    b.add_argument("--chunk-size", type=int, default=25, help="files per task (default 25)")
+    b.add_argument("--chunk-size", type=int, default=50, help="files per task (default 50)")
     b.add_argument("--no-cache", action="store_true", help="refit everything")
     b.add_argument("--no-report", action="store_true", help="tables only, no report.html")
     b.add_argument("--progress", dest="progress", action="store_true", default=None,

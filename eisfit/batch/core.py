@@ -133,7 +133,7 @@ def run(
     fixed: Mapping[str, float] | None = None,
     n_jobs: int | None = None,
     scheduler: Any = None,
-    chunk_size: int = 25,
+    chunk_size: int = 50,
     incremental: bool = True,
     progress: bool = False,
     report: bool = True,
