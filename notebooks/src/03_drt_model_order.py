@@ -64,8 +64,9 @@ ax[0].set_title("before cycling (simulated from Table S4)")
 drt.plot(ax=ax[1])
 for k, tau in TAU_BEFORE.items():
     ax[1].axvline(tau, color="k", ls=":", lw=0.8)
+significant = {q.index for q in peaks}  # grid node of each peak's maximum
 for p in plain:
-    ax[1].plot(p.tau, drt.gamma_at(p.tau), "v", color="C3" if p in peaks else "0.6", ms=8)
+    ax[1].plot(p.tau, drt.gamma_at(p.tau), "v", color="C3" if p.index in significant else "0.6", ms=8)
 ax[1].set_title("DRT: ▼ red = significant peak, ▼ grey = other maxima; dotted = paper's τ")
 ax[1].title.set_fontsize(9)
 fig.tight_layout()
