@@ -116,7 +116,8 @@ def drt(
     --------
     >>> import numpy as np, eisfit as ef
     >>> f = np.logspace(5, -2, 71); w = 2 * np.pi * f
-    >>> Z = 10 + 50 / (1 + 50 * 2e-5 * (1j * w) ** 0.9)   # one ZARC, τ0 = 1e-3 s
+    >>> Z = 10 + 50 / (1 + (1j * w * 1e-3) ** 0.9)        # one ZARC, τ0 = 1e-3 s
+    >>> Z = Z + 0.005 * abs(Z) * np.random.default_rng(0).standard_normal(71)
     >>> res = ef.drt(ef.Spectrum(f, Z))
     >>> p = res.peaks()[0]
     >>> round(float(np.log10(p.tau)), 1), round(p.R / 50, 2)

@@ -6,13 +6,14 @@ lowest node between them. Maxima that noise alone separates (prominence below
 distinct first. Each remaining peak gets two z-scores, each of which a spurious peak
 fails in its own way:
 
-* ``prominence_z``: the prominence over the higher neighbouring valley in posterior
+* ``prominence_z``: the topographic prominence (height above the col towards the
+  nearest taller peak; above the lower valley for a locally dominant peak) in posterior
   standard deviations (local means over ±1 node, since single nodes are strongly
   anti-correlated). Noise ripples have z ≈ 1.
 * ``merge_z``: ``sqrt(Δχ²/σ²)`` when the problem is solved again at the same λ with γ
-  forced to rise monotonically from the far valley of this peak to its taller neighbour
-  (the peak merged into that neighbour's flank; a peak without neighbours is forced to
-  zero instead). Side lobes that the regulariser itself creates (ringing next to a
+  forced to rise monotonically from the far valley of this peak to the nearest taller
+  peak (the peak merged into that peak's flank; a lone peak is forced to zero instead,
+  a locally dominant one is not tested). Side lobes that the regulariser itself creates (ringing next to a
   large, broad peak) are not needed by the data and have a small ``merge_z``, whatever
   their prominence.
 
@@ -65,10 +66,11 @@ class Peak:
         ``min(merge_z, 1.5·prominence_z)``: how many noise standard deviations separate this
         peak from "not a process of its own".
     prominence_z : float
-        Prominence over the higher neighbouring minimum in posterior standard deviations.
+        Topographic prominence in posterior standard deviations.
     merge_z : float
-        ``sqrt(Δχ²/σ²)`` when the peak is merged into its taller neighbour (or removed if
-        alone) and the rest refitted (``inf`` if not computed: ``prominence_z < 1``).
+        ``sqrt(Δχ²/σ²)`` when the peak is merged into the nearest taller peak (or removed
+        if alone) and the rest refitted (``inf`` if not computed: locally dominant peak,
+        or ``1.5·prominence_z < 1``).
     area_significance : float
         ``R / R_std``.
     lo, hi : int
@@ -76,7 +78,8 @@ class Peak:
     index : int
         Node index of the maximum.
     edge : bool
-        True if the peak lies outside the measured τ window (on the grid extension).
+        True if the peak's characteristic time ``tau`` lies outside the measured τ
+        window (on the grid extension).
     """
 
     tau: float
@@ -182,14 +185,33 @@ def find_peaks(
         v_hi = lowest(k, cand[ci + 1] if ci + 1 < len(cand) else m - 1)
         return v_lo, v_hi
 
+    def taller(ci: int) -> tuple[int | None, int | None]:
+        """(col node, index in cand) towards the nearest taller peak, through the
+        higher of the two cols if there are taller peaks on both sides."""
+        k = cand[ci]
+        best = (None, None)
+        for step in (-1, 1):
+            j = ci + step
+            while 0 <= j < len(cand) and g[cand[j]] <= g[k]:
+                j += step
+            if 0 <= j < len(cand):
+                col = lowest(min(k, cand[j]), max(k, cand[j]))
+                if best[0] is None or g[col] > g[best[0]]:
+                    best = (col, j)
+        return best
+
     def prominence_z(ci: int) -> float:
-        # prominence over the higher valley, in posterior sd of local means over
-        # ±smooth nodes (single nodes are strongly anti-correlated)
+        # topographic prominence: height above the col towards the nearest taller peak
+        # (or above the lower neighbouring valley for a locally dominant peak), in
+        # posterior sd of local means over ±smooth nodes (single nodes are strongly
+        # anti-correlated)
         if cov is None or not cov.size:
             return np.inf
         k = cand[ci]
-        v_lo, v_hi = valleys(ci)
-        valley = v_lo if g[v_lo] >= g[v_hi] else v_hi
+        valley, _ = taller(ci)
+        if valley is None:
+            v_lo, v_hi = valleys(ci)
+            valley = v_lo if g[v_lo] <= g[v_hi] else v_hi
         e = np.zeros(m)
         a, b_ = max(k - smooth, 0), min(k + smooth, m - 1)
         e[a : b_ + 1] += 1.0 / (b_ - a + 1)
@@ -200,7 +222,7 @@ def find_peaks(
         return float(e @ g) / np.sqrt(var) if var > 0 else np.inf
 
     # merge maxima that noise alone separates (ripples, a process split in two) into
-    # their neighbour across the higher valley, least distinct first
+    # the nearest taller peak, least distinct first
     while len(cand) > 1:
         zs = [prominence_z(ci) for ci in range(len(cand))]
         ci = int(np.argmin(zs))
@@ -244,19 +266,19 @@ def find_peaks(
             asig, R_std = np.inf, 0.0
         dz = np.inf
         if refit is not None and PROMINENCE_WEIGHT * sig >= 1.0:
-            left = cand[ci - 1] if ci > 0 else None
-            right = cand[ci + 1] if ci + 1 < len(cand) else None
-            if left is None and right is None:
+            _, j = taller(ci)
+            if j is None:
+                # locally dominant: is it needed at all?
                 dz = float(refit(lo, hi, "zero"))
-            elif right is not None and (left is None or g[right] >= g[left]):
-                dz = float(refit(v_lo, right, "up"))
+            elif j > ci:
+                dz = float(refit(v_lo, cand[j], "up"))
             else:
-                dz = float(refit(left, v_hi, "down"))
+                dz = float(refit(cand[j], v_hi, "down"))
         t_mode = 10.0**lt
         t = 10.0 ** _median_log_tau(log_tau, wts, g)
         edge = False
         if window is not None:
-            edge = bool(t_mode < window[0] or t_mode > window[1])
+            edge = bool(t < window[0] or t > window[1])
         peaks.append(
             Peak(
                 tau=float(t),
@@ -266,7 +288,7 @@ def find_peaks(
                 R=R,
                 R_std=R_std,
                 width=_fwhm(log_tau, g, k, lo, hi),
-                significance=float(min(dz, PROMINENCE_WEIGHT * sig)),
+                significance=float(dz if np.isfinite(dz) else PROMINENCE_WEIGHT * sig),
                 prominence_z=float(sig),
                 merge_z=float(dz),
                 area_significance=float(asig),

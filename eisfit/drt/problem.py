@@ -124,6 +124,10 @@ def build_problem(
     # resistance: a ridge there hands that mass to R∞ instead of an edge artefact
     hf = tau < 1 / w.max()
     Pg[hf, hf] += HF_RIDGE
+    if series_capacitance:
+        # likewise, nodes slower than the slowest point act like the series capacitance
+        lf = tau > 1 / w.min()
+        Pg[lf, lf] += HF_RIDGE
     Pg *= np.trace(H[ne:, ne:])
     P = np.zeros((ne + m, ne + m))
     P[ne:, ne:] = Pg

@@ -87,9 +87,10 @@ class Proposal:
         Diffusion element of the chosen circuit (``"Ws"``, ``"Wo"``) if any.
     candidates : pandas.DataFrame
         One row per candidate, best first: label, circuit, n_arcs, diffusion,
-        n_params, chi2, aic, bic, delta_bic, weight (BIC weight), whiteness (lag-1
-        autocorrelation z-score of the residuals, ≈ N(0,1) for white residuals),
-        success.
+        n_params, chi2, aic, bic (the fitter's, with χ² floored at a relative residual
+        of 1e-5 so that noise-free data do not reward fitting round-off), delta_bic,
+        weight (BIC weight), whiteness (lag-1 autocorrelation z-score of the
+        residuals, ≈ N(0,1) for white residuals), success.
     fits : tuple of FitResult
         Fits of all candidates, in the order of ``candidates``.
     drt : DRTResult
@@ -180,6 +181,36 @@ def _diffusion_hint(res: DRTResult, peaks: list[Peak]) -> bool:
     return steep or train or edge
 
 
+def _lf_tail(res: DRTResult) -> tuple[float, float] | None:
+    """``(R, T)`` starting values for a diffusion element beyond the slowest measured
+    point, if the DRT has mass on its low-frequency grid extension or the impedance is
+    still steeply capacitive at the lowest frequencies; else None."""
+    lo_f = float(res.freq.min())
+    T = 1 / (2 * np.pi * lo_f)
+    edge_R = float(res.h * np.sum(res.gamma[res.tau > res.window[1]]))
+    i = np.argsort(res.freq)[:3]
+    steep = bool(np.median(np.degrees(np.angle(res.Z[i]))) < -30)
+    if edge_R > 0.02 * max(res.R_pol, 1e-300) or steep:
+        R = max(edge_R, 0.1 * res.R_pol, 1e-9)
+        return R, T
+    return None
+
+
+def _warburg_train(ps: list[Peak]) -> list[Peak]:
+    """The slowest peak and the faster, smaller peaks that look like its higher modes
+    (within two decades, each at most half the area of the slowest), slowest first."""
+    if not ps:
+        return []
+    slow = ps[-1]
+    train = [slow]
+    for q in reversed(ps[:-1]):
+        if slow.tau / q.tau <= 100 and q.R <= 0.5 * slow.R:
+            train.append(q)
+        else:
+            break
+    return train
+
+
 def _circuit_text(spec: _Spec, inductance: bool) -> str:
     parts = (["L0"] if inductance else []) + ["R0"]
     for i, a in enumerate(spec.arcs, start=1):
@@ -205,6 +236,29 @@ def _init(spec: _Spec, R_inf: float, L: float, inductance: bool) -> dict[str, fl
         v[f"{spec.diffusion}{k}_R"] = spec.diff_R
         v[f"{spec.diffusion}{k}_tau"] = spec.diff_T
     return v
+
+
+#: Relative residual below which a fit counts as exact when candidates are ranked.
+CHI2_FLOOR_REL = 1e-5
+
+
+def _chi2_floor(Z: np.ndarray, weight) -> float:
+    """χ²/point of a fit whose residuals are ``CHI2_FLOOR_REL`` of the data."""
+    from ..fitting.weights import residual_weights
+
+    w_re, w_im, _ = residual_weights(Z, weight)
+    mean_sq = 0.5 * float(np.mean((w_re * Z.real) ** 2 + (w_im * Z.imag) ** 2))
+    return CHI2_FLOOR_REL**2 * mean_sq
+
+
+def _criterion(fr, floor: float, penalty: float) -> float:
+    """AIC (penalty 2) or BIC (penalty ln m) as in the fitter, with χ²/m floored.
+
+    On noise-free synthetic data χ² falls to round-off, and extra parameters fitting
+    round-off would otherwise win; above the floor this equals ``fr.aic``/``fr.bic``.
+    """
+    m = fr.n_points
+    return float(m * np.log(max(fr.chi2 / m, floor)) + fr.n_params * penalty)
 
 
 def _whiteness(res) -> float:
@@ -253,15 +307,30 @@ def _specs(res: DRTResult, max_elements: int, diffusion: str) -> list[_Spec]:
     )
     if want_diff:
         kinds = ("Ws", "Wo") if diffusion in ("auto", "both") else (diffusion,)
-        for k, ps in sets:
-            ps = sorted(ps, key=lambda p: p.tau)
-            slow, rest = ps[-1], ps[:-1]
+        ps = sorted(peaks, key=lambda p: p.tau)
+        train = _warburg_train(ps)
+        rest = [p for p in ps if p not in train]
+        # the slowest peak and its train of faster, smaller modes → one diffusion element;
+        # also the slowest peak alone, the rest of the train kept as arcs
+        variants = [(rest, train)]
+        if len(train) > 1:
+            variants.append((ps[:-1], [ps[-1]]))
+        # diffusion beyond the slowest peak (a low-frequency tail, e.g. a reflective
+        # Warburg's capacitive branch): all peaks stay arcs, the element is added
+        lf_tail = _lf_tail(res)
+        if lf_tail is not None:
+            R_t, T_t = lf_tail
             for kind in kinds:
-                if kind == "Ws":
-                    R, T = slow.R * np.pi**2 / 8, slow.tau * np.pi**2 / 4
-                else:
+                add(_Spec(tuple(_arc_from_peak(p, "RQ", w_min) for p in ps), kind, R_t, T_t))
+        for arcs, tr in variants:
+            slow = tr[0]
+            R_train = sum(p.R for p in tr)
+            for kind in kinds:
+                if kind == "Ws":  # modes 8R/((2k-1)²π²) at 4T/((2k-1)²π²): Σ = R
+                    R, T = R_train, slow.tau * np.pi**2 / 4
+                else:  # modes 2R/(k²π²) at T/(k²π²) (plus a series C)
                     R, T = slow.R * np.pi**2 / 2, slow.tau * np.pi**2
-                add(_Spec(tuple(_arc_from_peak(p, "RQ", w_min) for p in rest), kind, R, T))
+                add(_Spec(tuple(_arc_from_peak(p, "RQ", w_min) for p in arcs), kind, R, T))
     return specs
 
 
@@ -313,8 +382,10 @@ def propose(
     >>> import numpy as np, eisfit as ef
     >>> f = np.logspace(5, -2, 71); w = 2 * np.pi * f
     >>> Z = 5 + 20 / (1 + 1j * w * 1e-4) + 30 / (1 + (1j * w * 1e-1) ** 0.8)
-    >>> ef.propose(ef.Spectrum(f, Z)).n_arcs
-    2
+    >>> Z = Z + 0.005 * abs(Z) * np.random.default_rng(1).standard_normal(71)
+    >>> p = ef.propose(ef.Spectrum(f, Z))
+    >>> p.n_arcs, p.candidates["label"].iloc[0]
+    (2, 'RC-RQ')
     """
     from ..fitting import fit as _fit
     from ..circuit import parse
@@ -333,6 +404,7 @@ def propose(
     # fit on the same points the DRT used
     data = Spectrum(res.freq, res.Z, meta=dict(spectrum.meta))
     rows, fits, used = [], [], []
+    floor = _chi2_floor(res.Z, weight)
     done_ok: set[str] = set()
     for spec in specs:
         if spec.label in done_ok:
@@ -365,8 +437,8 @@ def propose(
                 "diffusion": spec.diffusion or "",
                 "n_params": fr.n_params,
                 "chi2": fr.chi2,
-                "aic": fr.aic,
-                "bic": fr.bic,
+                "aic": _criterion(fr, floor, 2.0),
+                "bic": _criterion(fr, floor, float(np.log(fr.n_points))),
                 "whiteness": _whiteness(fr.residuals),
                 "success": fr.success,
             }

@@ -121,7 +121,8 @@ class DRTResult:
         --------
         >>> import numpy as np, eisfit as ef
         >>> f = np.logspace(5, -2, 71); w = 2 * np.pi * f
-        >>> Z = 10 + 50 / (1 + 50 * 2e-5 * (1j * w) ** 0.9)
+        >>> Z = 10 + 50 / (1 + (1j * w * 1e-3) ** 0.9)
+        >>> Z = Z + 0.005 * abs(Z) * np.random.default_rng(0).standard_normal(71)
         >>> [round(float(np.log10(p.tau)), 1) for p in ef.drt(ef.Spectrum(f, Z)).peaks()]
         [-3.0]
         """
