@@ -103,7 +103,9 @@ def drt(
         Known relative noise level, needed by ``criterion="discrepancy"``.
     solver : {"nnls", "cvxpy"}
         ``"nnls"``: fast warm-started block-pivoting NNLS (default). ``"cvxpy"``: the
-        same problem in cvxpy (reference; needs the ``cvxpy`` extra).
+        final solution (at the λ chosen by the fast scan, or the fixed ``lam``) is
+        computed by the same problem written in cvxpy — the reference implementation,
+        the place to add constraints (needs the ``cvxpy`` extra).
     all_criteria : bool
         Keep the curves of every criterion in ``result.scores`` (costs a little more);
         by default only the one used.
@@ -182,11 +184,9 @@ def _aligned_sigma(spectrum: Spectrum, sigma, fmin, fmax, capacitive_only):
 
 def _as_point(prob, lam: float, sol: QPSolution) -> ScanPoint:
     """Criterion inputs for an externally computed solution (e.g. from cvxpy)."""
-    from .regularization import evaluate as _ev
-
     # the free set of the external solution warm-starts the exact pivoting solver,
     # which returns the factorisation needed for posterior spreads; x is kept external
-    ref = _ev(prob, lam, sol.free)
+    ref = evaluate(prob, lam, sol.free)
     r = prob.A @ sol.x - prob.b
     return ScanPoint(
         lam, QPSolution(sol.x, ref.sol.free, ref.sol.chol, 0), float(r @ r),

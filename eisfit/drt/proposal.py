@@ -281,6 +281,8 @@ def _specs(res: DRTResult, max_elements: int, diffusion: str) -> list[_Spec]:
         if not sig:
             raise FitError("the DRT has no peak: nothing to propose")
         peaks = [max(sig, key=lambda p: p.R)]
+    if len(peaks) > max_elements:  # keep the largest processes
+        peaks = sorted(sorted(peaks, key=lambda p: p.R)[-max_elements:], key=lambda p: p.tau)
     all_w = [p.width for p in res.all_peaks()]
     w_min = min(all_w) if all_w else 0.0
     sets = _peak_sets(peaks, extra, max_elements, res.R_pol)
@@ -288,6 +290,10 @@ def _specs(res: DRTResult, max_elements: int, diffusion: str) -> list[_Spec]:
     seen: set = set()
 
     def add(spec: _Spec):
+        if not spec.arcs and not spec.diffusion:
+            return
+        if len(spec.arcs) + (1 if spec.diffusion else 0) > max_elements:
+            return
         key = tuple((a.kind, round(float(np.log10(a.tau)), 1)) for a in spec.arcs) + (
             spec.diffusion,
         )
@@ -354,7 +360,7 @@ def propose(
     spectrum : Spectrum
         The data (mask honoured).
     max_elements : int
-        Largest number of arcs (plus diffusion element) considered.
+        Largest number of elements (arcs plus diffusion element) in a candidate.
     weight : str
         Residual weighting for the DRT and the fits.
     diffusion : {"auto", "Ws", "Wo", "both", "none"}

@@ -94,6 +94,9 @@ def test_max_elements_limits_candidates():
     Z = 5 + sum(zarc(FREQ, 10, 10.0 ** (-5 + 2 * i), 0.85) for i in range(3))
     p = ef.propose(_spec(Z, 2), max_elements=2)
     assert p.candidates["n_arcs"].max() <= 2
+    n_el = p.candidates["n_arcs"] + (p.candidates["diffusion"] != "").astype(int)
+    assert n_el.max() <= 2
+    assert ef.propose(_spec(Z, 2), max_elements=1).n_arcs == 1
     with pytest.raises(ValueError):
         ef.propose(_spec(Z, 2), max_elements=0)
 
