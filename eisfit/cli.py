@@ -245,6 +245,10 @@ def _cmd_circuits(a) -> int:
     return 0
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"eisfit: warning: {message}", file=sys.stderr if file is None else file)
+
+
 _COMMANDS = {
     "batch": _cmd_batch,
     "fit": _cmd_fit,
@@ -263,8 +267,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if a.command is None:
         parser.print_help()
         return 2
-    # library warnings go to stderr once each, not per spectrum
+    # library warnings go to stderr once each, as one plain line
     warnings.simplefilter("once")
+    warnings.showwarning = _show_warning
     try:
         return _COMMANDS[a.command](a)
     except _UsageError as e:

@@ -49,6 +49,23 @@ class SerialExecutor:
         pass
 
 
+def _die_with_parent() -> None:
+    """Worker initializer: on Linux, ask the kernel to end this worker when its parent dies.
+
+    A killed batch (``kill -9``) must not leave orphaned workers fitting on; the
+    restarted run resumes from the cache instead.
+    """
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except Exception:  # not Linux / no libc: best effort only
+        pass
+
+
 class ProcessExecutor:
     """A local :class:`concurrent.futures.ProcessPoolExecutor` with ``n_jobs`` processes."""
 
@@ -58,7 +75,7 @@ class ProcessExecutor:
         from concurrent.futures import ProcessPoolExecutor
 
         self.workers = n_jobs
-        self._pool = ProcessPoolExecutor(max_workers=n_jobs)
+        self._pool = ProcessPoolExecutor(max_workers=n_jobs, initializer=_die_with_parent)
 
     def map_unordered(self, fn, tagged):
         from concurrent.futures import as_completed
