@@ -25,8 +25,9 @@ import re
 import shlex
 import subprocess
 import sys
+import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
@@ -42,8 +43,10 @@ PACKAGES = ["eisfit-battery", "numpy", "scipy", "pandas", "lmfit", "impedance", 
 
 START = "<!-- benchmark:{name} start -->"
 END = "<!-- benchmark:{name} end -->"
-SECTION = re.compile(r"<!-- benchmark:(?P<name>[\w-]+) start -->\n(?P<body>.*?)<!-- benchmark:(?P=name) end -->",
-                     re.S)
+SECTION = re.compile(
+    r"<!-- benchmark:(?P<name>[\w-]+) start -->\n(?P<body>.*?)<!-- benchmark:(?P=name) end -->",
+    re.DOTALL,
+)
 
 
 # -- discovery ----------------------------------------------------------------------------
@@ -56,22 +59,32 @@ def supports_quick(script: Path) -> bool:
     """Whether the script's ``--help`` mentions a ``--quick`` option."""
     try:
         out = subprocess.run([sys.executable, str(script), "--help"], cwd=ROOT, capture_output=True,
-                             text=True, timeout=120)
+                             text=True, timeout=120, check=False)
     except subprocess.TimeoutExpired:
         return False
     return "--quick" in out.stdout + out.stderr
 
 
 def parse_args_option(values: list[str], names: list[str]) -> dict[str, list[str]]:
-    """``--args`` values: ``"NAME=ARGS"`` for one benchmark, plain ``"ARGS"`` for all selected."""
-    out: dict[str, list[str]] = {}
+    """``--args`` values: ``"NAME=ARGS"`` for one benchmark, plain ``"ARGS"`` for the others.
+
+    A benchmark named in a ``NAME=ARGS`` value gets only those arguments; the plain values
+    (joined in order) go to every other selected benchmark.
+    """
+    specific: dict[str, list[str]] = {}
+    general: list[str] = []
+    seen_general = False
     for v in values:
-        m = re.match(r"^([\w-]+)=(.*)$", v, re.S)
+        m = re.match(r"^([\w-]+)=(.*)$", v, re.DOTALL)
         if m and m.group(1) in names:
-            out.setdefault(m.group(1), []).extend(shlex.split(m.group(2)))
+            specific.setdefault(m.group(1), []).extend(shlex.split(m.group(2)))
         else:
-            for n in names:
-                out.setdefault(n, []).extend(shlex.split(v))
+            general.extend(shlex.split(v))
+            seen_general = True
+    out = dict(specific)
+    if seen_general:
+        for n in names:
+            out.setdefault(n, list(general))
     return out
 
 
@@ -89,9 +102,9 @@ def cpu_model() -> str:
 def git_commit() -> str:
     try:
         rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                             text=True, timeout=30).stdout.strip()
+                             text=True, timeout=30, check=False).stdout.strip()
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                               capture_output=True, text=True, timeout=30).stdout.strip()
+                               capture_output=True, text=True, timeout=30, check=False).stdout.strip()
         return f"{rev}{' (with uncommitted changes)' if dirty else ''}" if rev else "unknown"
     except (OSError, subprocess.TimeoutExpired):
         return "unknown"
@@ -103,7 +116,7 @@ def environment() -> dict[str, str]:
     except AttributeError:  # pragma: no cover - not on Linux
         usable = os.cpu_count() or 0
     env = {
-        "date (UTC)": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M"),
+        "date (UTC)": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
         "git commit": git_commit(),
         "CPU": cpu_model(),
         "cores": f"{os.cpu_count()} logical, {usable} usable by this process",
@@ -126,7 +139,8 @@ def env_table(env: dict[str, str]) -> str:
 # -- running ------------------------------------------------------------------------------
 def run_one(script: Path, args: list[str], timeout: float | None, echo: bool = True) -> dict:
     """Run one benchmark, streaming its output; returns command, output, status and time."""
-    cmd = [sys.executable, str(script.relative_to(ROOT)), *args]
+    rel = script.relative_to(ROOT) if script.is_relative_to(ROOT) else script
+    cmd = [sys.executable, str(rel), *args]
     shown = " ".join(shlex.quote(c) for c in ["python", *cmd[1:]])
     if echo:
         print(f"\n$ {shown}", flush=True)
@@ -134,24 +148,31 @@ def run_one(script: Path, args: list[str], timeout: float | None, echo: bool = T
     lines: list[str] = []
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    status = None
+    timed_out = threading.Event()
+
+    def _kill():
+        timed_out.set()
+        proc.kill()
+
+    watchdog = threading.Timer(timeout, _kill) if timeout is not None else None
+    err_chunks: list[str] = []
+    reader = threading.Thread(target=lambda: err_chunks.append(proc.stderr.read()), daemon=True)
+    reader.start()  # drain stderr concurrently so a chatty script cannot block on a full pipe
+    if watchdog is not None:
+        watchdog.start()
     try:
         assert proc.stdout is not None
-        deadline = None if timeout is None else time.monotonic() + timeout
         for line in proc.stdout:  # stream while capturing
             lines.append(line)
             if echo:
                 print(line, end="", flush=True)
-            if deadline is not None and time.monotonic() > deadline:
-                proc.kill()
-                status = "timed out"
-                break
-        proc.wait(timeout=None if deadline is None else max(deadline - time.monotonic(), 1))
-    except subprocess.TimeoutExpired:
-        proc.kill()
         proc.wait()
-        status = "timed out"
-    stderr = proc.stderr.read() if proc.stderr else ""
+    finally:
+        if watchdog is not None:
+            watchdog.cancel()
+    reader.join(timeout=10)
+    stderr = "".join(err_chunks)
+    status = "timed out" if timed_out.is_set() else None
     elapsed = time.perf_counter() - t
     if status is None:
         status = "ok" if proc.returncode == 0 else f"exit code {proc.returncode}"

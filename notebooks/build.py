@@ -37,8 +37,7 @@ def cells_from_source(text: str) -> list:
         body = "\n".join(lines).strip("\n")
         if kind == "markdown":
             body = "\n".join(
-                ln[2:] if ln.startswith("# ") else ln[1:] if ln.startswith("#") else ln
-                for ln in body.splitlines()
+                ln[2:] if ln.startswith("# ") else ln.removeprefix("#") for ln in body.splitlines()
             )
             cells.append(nbformat.v4.new_markdown_cell(body))
         else:

@@ -17,8 +17,8 @@
 # `SOURCE.md`), so this notebook runs from a fresh clone.
 
 # %%
-import numpy as np
 import matplotlib.pyplot as plt
+import numpy as np
 
 import eisfit as ef
 
@@ -69,8 +69,7 @@ kk = ef.kk(spec)
 print(kk)
 print(f"noise level ≈ {kk.noise:.2%} of |Z|, {int(kk.inconsistent.sum())} inconsistent points")
 ax = kk.plot()
-ax.set_title("KK residuals (relative to |Z|)");
-
+ax.set_title("KK residuals (relative to |Z|)")
 # %% [markdown]
 # ## 3. Fit without starting values
 # The circuit is written in eisfit's circuit language: `-` is series, `|` is parallel.
@@ -118,13 +117,22 @@ ax_r.set_xlabel("frequency (Hz)")
 ax_r.set_ylabel("residual (% of |Z|)")
 ax_r.legend(ncol=2)
 ax_r.grid(True, which="both", alpha=0.3)
-print(f"largest fit residual {100 * np.abs(res).max():.2f} % of |Z|; "
-      f"KK: {100 * np.abs(kk.residuals).max():.2f} %")
+print(
+    f"largest fit residual {100 * np.abs(res).max():.2f} % of |Z|; "
+    f"KK: {100 * np.abs(kk.residuals).max():.2f} %"
+)
 for d in fit.derived:
     if d.quantity == "f_peak":
         ax_p.axvline(d.value, color="grey", ls=":", lw=1)
-        ax_p.annotate(d.element, (d.value, ax_p.get_ylim()[1]), fontsize=7, rotation=90,
-                      va="top", ha="right", color="grey")
+        ax_p.annotate(
+            d.element,
+            (d.value, ax_p.get_ylim()[1]),
+            fontsize=7,
+            rotation=90,
+            va="top",
+            ha="right",
+            color="grey",
+        )
 fig.tight_layout()
 
 # %% [markdown]
@@ -151,8 +159,10 @@ print(too_simple.message)
 # %%
 proposal = ef.propose(spec)
 print(proposal)
-print(f"BIC of the hand-written model {fit.bic:.1f} (success={fit.success}); "
-      f"of the proposal {proposal.fit.bic:.1f} (success={proposal.fit.success})")
+print(
+    f"BIC of the hand-written model {fit.bic:.1f} (success={fit.success}); "
+    f"of the proposal {proposal.fit.bic:.1f} (success={proposal.fit.success})"
+)
 proposal.candidates[["label", "circuit", "n_arcs", "delta_bic", "weight", "success"]]
 
 # %%

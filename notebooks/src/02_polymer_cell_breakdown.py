@@ -21,9 +21,9 @@
 # is computed.
 
 # %%
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import matplotlib.pyplot as plt
 
 import eisfit as ef
 
@@ -85,11 +85,22 @@ def cpe_q(R, f_peak, n):
 def truth(row):
     f_bulk = min(3 * row.f_hi, 600e3)
     f_mid = np.sqrt(row.f_hi * row.f_lo)
-    v = dict(R_bulk=row.bulk, Q_bulk_Q=cpe_q(row.bulk, f_bulk, 0.9), Q_bulk_n=0.9,
-             R_sei=row.sei_cei, Q_sei_Q=cpe_q(row.sei_cei, f_mid, 0.8), Q_sei_n=0.8)
+    v = dict(
+        R_bulk=row.bulk,
+        Q_bulk_Q=cpe_q(row.bulk, f_bulk, 0.9),
+        Q_bulk_n=0.9,
+        R_sei=row.sei_cei,
+        Q_sei_Q=cpe_q(row.sei_cei, f_mid, 0.8),
+        Q_sei_n=0.8,
+    )
     if row.state == "after":
-        v.update(R_rs=row.rock_salt, Q_rs_Q=cpe_q(row.rock_salt, row.f_lo / 4, 0.8), Q_rs_n=0.8,
-                 Wo_d_R=0.5 * row.rock_salt, Wo_d_tau=10.0)
+        v.update(
+            R_rs=row.rock_salt,
+            Q_rs_Q=cpe_q(row.rock_salt, row.f_lo / 4, 0.8),
+            Q_rs_n=0.8,
+            Wo_d_R=0.5 * row.rock_salt,
+            Wo_d_tau=10.0,
+        )
     return v
 
 
@@ -115,15 +126,25 @@ fig.tight_layout()
 # the bulk and SEI/CEI labels to the wrong arcs — the check `order ok` tests that the fitted
 # characteristic frequencies decrease bulk → SEI/CEI → rock salt.)
 
+
 # %%
 def band_start(spec, row):
     """Starting values from the published band boundaries (what the analyst knows)."""
     f, Z = spec.freq, spec.Z
     o = np.argsort(f)
-    zr = lambda x: float(np.interp(np.log(x), np.log(f[o]), Z.real[o]))  # noqa: E731
+
+    def zr(x):  # real part of Z at frequency x
+        return float(np.interp(np.log(x), np.log(f[o]), Z.real[o]))
+
     r_bulk, r_mid = zr(row.f_hi), zr(row.f_lo) - zr(row.f_hi)
-    init = dict(R_bulk=r_bulk, Q_bulk_Q=cpe_q(r_bulk, 3 * row.f_hi, 0.9), Q_bulk_n=0.9,
-                R_sei=r_mid, Q_sei_Q=cpe_q(r_mid, np.sqrt(row.f_hi * row.f_lo), 0.8), Q_sei_n=0.8)
+    init = dict(
+        R_bulk=r_bulk,
+        Q_bulk_Q=cpe_q(r_bulk, 3 * row.f_hi, 0.9),
+        Q_bulk_n=0.9,
+        R_sei=r_mid,
+        Q_sei_Q=cpe_q(r_mid, np.sqrt(row.f_hi * row.f_lo), 0.8),
+        Q_sei_n=0.8,
+    )
     if row.state == "after":
         r_low = float(Z.real[o][0]) - zr(row.f_lo)
         init.update(R_rs=r_low, Q_rs_Q=cpe_q(r_low, row.f_lo / 3, 0.8), Q_rs_n=0.8)
@@ -146,10 +167,18 @@ for row in PAPER.itertuples():
     spec = spectra[row.cell, row.state]
     fits[row.cell, row.state] = fit = ef.fit(preset, spec, init=band_start(spec, row))
     auto = ef.fit(preset, spec)
-    check.append(dict(cell=row.cell, state=row.state, success=fit.success,
-                      residual_over_noise=round(fit.noise_ratio, 2), order_ok=order_ok(fit),
-                      auto_success=auto.success, auto_order_ok=order_ok(auto),
-                      auto_R_bulk=round(auto.values["R_bulk"], 1)))
+    check.append(
+        dict(
+            cell=row.cell,
+            state=row.state,
+            success=fit.success,
+            residual_over_noise=round(fit.noise_ratio, 2),
+            order_ok=order_ok(fit),
+            auto_success=auto.success,
+            auto_order_ok=order_ok(auto),
+            auto_R_bulk=round(auto.values["R_bulk"], 1),
+        )
+    )
 pd.DataFrame(check)
 
 # %%
@@ -164,8 +193,13 @@ print(fits["70VEC-SIC", "after"].report())
 # values is taken as the standard error.
 
 # %%
-ELEMENTS = {"bulk": ["R_bulk"], "sei_cei": ["R_sei"], "rock_salt": ["R_rs"],
-            "interfacial": ["R_sei", "R_rs"], "total": ["R_bulk", "R_sei", "R_rs"]}
+ELEMENTS = {
+    "bulk": ["R_bulk"],
+    "sei_cei": ["R_sei"],
+    "rock_salt": ["R_rs"],
+    "interfacial": ["R_sei", "R_rs"],
+    "total": ["R_bulk", "R_sei", "R_rs"],
+}
 
 
 def sums(values):
@@ -197,6 +231,7 @@ for row in PAPER.itertuples():
 # the fit's 95 % confidence interval (or, where the fit gives none, within ±1.96 bootstrap
 # standard errors — column `ci_from`).
 
+
 # %%
 def group(fit, names):
     """Sum of parameters and its standard error from the fit's covariance matrix."""
@@ -222,12 +257,24 @@ for row in PAPER.itertuples():
         else:
             lo, hi = value - 1.96 * se_boot, value + 1.96 * se_boot
             ci_from, se_used = "bootstrap", se_boot
-        rows.append(dict(cell=row.cell, state=row.state, quantity=quantity, paper_ohm=published,
-                         fit_ohm=value, stderr_fit=se, stderr_boot=se_boot, stderr_used=se_used,
-                         error_pct=100 * (value / published - 1),
-                         fit_ohm_cm2=value * AREA, stderr_ohm_cm2=se_used * AREA,
-                         paper_ohm_cm2=published * AREA, in_95ci=bool(lo <= published <= hi),
-                         ci_from=ci_from))
+        rows.append(
+            dict(
+                cell=row.cell,
+                state=row.state,
+                quantity=quantity,
+                paper_ohm=published,
+                fit_ohm=value,
+                stderr_fit=se,
+                stderr_boot=se_boot,
+                stderr_used=se_used,
+                error_pct=100 * (value / published - 1),
+                fit_ohm_cm2=value * AREA,
+                stderr_ohm_cm2=se_used * AREA,
+                paper_ohm_cm2=published * AREA,
+                in_95ci=bool(lo <= published <= hi),
+                ci_from=ci_from,
+            )
+        )
 table = pd.DataFrame(rows)
 with pd.option_context("display.float_format", "{:.4g}".format, "display.width", 170):
     print(table.to_string(index=False))
@@ -235,6 +282,7 @@ with pd.option_context("display.float_format", "{:.4g}".format, "display.width",
 # %% [markdown]
 # The same as a compact Table 2 (fitted value ± standard error, Ω·cm²; the bootstrap error
 # where the fit gives none):
+
 
 # %%
 def fmt(v, s):
@@ -245,8 +293,9 @@ def fmt(v, s):
 
 
 compact = table.assign(fit=[fmt(v, s) for v, s in zip(table.fit_ohm_cm2, table.stderr_ohm_cm2)])
-compact.pivot_table(index=["cell", "state"], columns="quantity", values="fit", aggfunc="first",
-                    sort=False)[list(ELEMENTS)].fillna("—")
+compact.pivot_table(
+    index=["cell", "state"], columns="quantity", values="fit", aggfunc="first", sort=False
+)[list(ELEMENTS)].fillna("—")
 
 # %% [markdown]
 # ## Frequency band of each element
@@ -259,15 +308,27 @@ for row in PAPER.itertuples():
     fit = fits[row.cell, row.state]
     derived = {(d.element, d.quantity): d for d in fit.derived}
     published = {"R_bulk": (row.f_hi, np.inf), "R_sei": (row.f_lo, row.f_hi), "R_rs": (0, row.f_lo)}
-    for el, label in (("R_bulk|Q_bulk", "bulk"), ("R_sei|Q_sei", "sei_cei"), ("R_rs|Q_rs", "rock_salt")):
+    for el, label in (
+        ("R_bulk|Q_bulk", "bulk"),
+        ("R_sei|Q_sei", "sei_cei"),
+        ("R_rs|Q_rs", "rock_salt"),
+    ):
         if (el, "f_peak") not in derived:
             continue
         d = derived[el, "f_peak"]
         lo, hi = published[el.split("|")[0]]
-        bands.append(dict(cell=row.cell, state=row.state, element=label, f_peak_Hz=d.value,
-                          stderr_Hz=d.stderr, published_band=f"{lo:g} – {hi:g} Hz",
-                          inside=bool(lo <= d.value <= hi),
-                          C_eff_F=derived[el, "C_eff"].value))
+        bands.append(
+            dict(
+                cell=row.cell,
+                state=row.state,
+                element=label,
+                f_peak_Hz=d.value,
+                stderr_Hz=d.stderr,
+                published_band=f"{lo:g} – {hi:g} Hz",
+                inside=bool(lo <= d.value <= hi),
+                C_eff_F=derived[el, "C_eff"].value,
+            )
+        )
 bands = pd.DataFrame(bands)
 with pd.option_context("display.float_format", "{:.3g}".format, "display.width", 160):
     print(bands.to_string(index=False))
@@ -286,16 +347,19 @@ for j, cell in enumerate(PAPER.cell.unique()):
         ax.semilogx(spec.freq, -spec.Z.imag, "o", ms=3, color="k", label="data")
         ax.semilogx(fit.freq, -fit.Z_fit.imag, "-", color="0.4", label="fit")
         for b in bands[(bands.cell == cell) & (bands.state == state)].itertuples():
-            ax.axvline(b.f_peak_Hz, color=colours[b.element], ls="--", lw=1.2,
-                       label=f"{b.element} f_peak")
+            ax.axvline(
+                b.f_peak_Hz, color=colours[b.element], ls="--", lw=1.2, label=f"{b.element} f_peak"
+            )
         ax.set_title(f"{cell} — {state}", fontsize=10)
         ax.set_ylabel("−Z'' (Ω)")
         ax.grid(True, which="major", alpha=0.3)
 for ax in axes[1]:
     ax.set_xlabel("frequency (Hz)")
 axes[1, 0].legend(fontsize=8, loc="upper right")
-fig.suptitle("−Z'' with the published bands (shaded: bulk / SEI_D+CEI_D / CEI_RS) "
-             "and the fitted characteristic frequencies (dashed)")
+fig.suptitle(
+    "−Z'' with the published bands (shaded: bulk / SEI_D+CEI_D / CEI_RS) "
+    "and the fitted characteristic frequencies (dashed)"
+)
 fig.tight_layout()
 
 # %% [markdown]
@@ -313,9 +377,17 @@ for cell in PAPER.cell.unique():
         b = t.loc[(cell, "before", q)] if (cell, "before", q) in t.index else None
         vb, sb = (b.fit_ohm, b.stderr_used) if b is not None else (0.0, 0.0)
         pb = b.paper_ohm if b is not None else 0.0
-        growth.append(dict(cell=cell, quantity=q, before_ohm=vb, after_ohm=a.fit_ohm,
-                           change_ohm=a.fit_ohm - vb, change_stderr=np.hypot(a.stderr_used, sb),
-                           paper_change_ohm=a.paper_ohm - pb))
+        growth.append(
+            dict(
+                cell=cell,
+                quantity=q,
+                before_ohm=vb,
+                after_ohm=a.fit_ohm,
+                change_ohm=a.fit_ohm - vb,
+                change_stderr=np.hypot(a.stderr_used, sb),
+                paper_change_ohm=a.paper_ohm - pb,
+            )
+        )
 growth = pd.DataFrame(growth)
 with pd.option_context("display.float_format", "{:.4g}".format, "display.width", 160):
     print(growth.to_string(index=False))
@@ -334,12 +406,24 @@ for k, cell in enumerate(cells):
             if (cell, state, q) not in t.index:
                 continue
             r = t.loc[(cell, state, q)]
-            ax.bar(xpos, r.fit_ohm_cm2, bottom=bottom, color=colours[q], width=0.8,
-                   label=name if k == 0 and m == 1 else None,
-                   yerr=r.stderr_ohm_cm2 if np.isfinite(r.stderr_ohm_cm2) else None, capsize=3)
+            ax.bar(
+                xpos,
+                r.fit_ohm_cm2,
+                bottom=bottom,
+                color=colours[q],
+                width=0.8,
+                label=name if k == 0 and m == 1 else None,
+                yerr=r.stderr_ohm_cm2 if np.isfinite(r.stderr_ohm_cm2) else None,
+                capsize=3,
+            )
             bottom += r.fit_ohm_cm2
-        ax.plot(xpos, t.loc[(cell, state, "total")].paper_ohm_cm2, "kD", ms=6,
-                label="paper total" if k == 0 and m == 0 else None)
+        ax.plot(
+            xpos,
+            t.loc[(cell, state, "total")].paper_ohm_cm2,
+            "kD",
+            ms=6,
+            label="paper total" if k == 0 and m == 0 else None,
+        )
 ax.set_xticks(x, labels, fontsize=8)
 ax.set_ylabel("area-specific resistance (Ω·cm²)")
 ax.set_title("impedance breakdown before and after 20 cycles (fitted; A = 0.97 cm²)")

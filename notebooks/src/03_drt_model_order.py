@@ -22,9 +22,9 @@
 # with what a plain count of DRT maxima would have said.
 
 # %%
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import matplotlib.pyplot as plt
 
 import eisfit as ef
 
@@ -62,11 +62,13 @@ fig, ax = plt.subplots(1, 2, figsize=(12, 4))
 ef.plot.nyquist(spec, ax=ax[0])
 ax[0].set_title("before cycling (simulated from Table S4)")
 drt.plot(ax=ax[1])
-for k, tau in TAU_BEFORE.items():
+for tau in TAU_BEFORE.values():
     ax[1].axvline(tau, color="k", ls=":", lw=0.8)
 significant = {q.index for q in peaks}  # grid node of each peak's maximum
 for p in plain:
-    ax[1].plot(p.tau, drt.gamma_at(p.tau), "v", color="C3" if p.index in significant else "0.6", ms=8)
+    ax[1].plot(
+        p.tau, drt.gamma_at(p.tau), "v", color="C3" if p.index in significant else "0.6", ms=8
+    )
 ax[1].set_title("DRT: ▼ red = significant peak, ▼ grey = other maxima; dotted = paper's τ")
 ax[1].title.set_fontsize(9)
 fig.tight_layout()
@@ -80,7 +82,9 @@ fig.tight_layout()
 # %%
 proposal = ef.propose(spec, drt_result=drt)
 print(proposal)
-proposal.candidates[["label", "n_arcs", "n_params", "bic", "delta_bic", "weight", "success"]].head(8)
+proposal.candidates[["label", "n_arcs", "n_params", "bic", "delta_bic", "weight", "success"]].head(
+    8
+)
 
 # %% [markdown]
 # The proposed order is then fitted with the named preset (no starting values), which labels
@@ -90,14 +94,22 @@ proposal.candidates[["label", "n_arcs", "n_params", "bic", "delta_bic", "weight"
 fit = ef.fit(pouch, spec)
 print(fit.report())
 
+
 # %%
 def compare(fit, truth, names):
     rows = []
     for n in names:
         lo, hi = fit.ci[n]
-        rows.append(dict(parameter=n, paper=truth[n], fitted=fit.values[n], stderr=fit.stderr[n],
-                         error_pct=100 * (fit.values[n] / truth[n] - 1),
-                         in_95ci=bool(lo <= truth[n] <= hi)))
+        rows.append(
+            dict(
+                parameter=n,
+                paper=truth[n],
+                fitted=fit.values[n],
+                stderr=fit.stderr[n],
+                error_pct=100 * (fit.values[n] / truth[n] - 1),
+                in_95ci=bool(lo <= truth[n] <= hi),
+            )
+        )
     return pd.DataFrame(rows)
 
 
@@ -112,8 +124,10 @@ truth_af = dict(S4["after formation"])
 truth_af.update({f"C{k[1:]}": tau / truth_af[k] for k, tau in TAU_BEFORE.items()})
 spec_af = ef.simulate(pouch, F, truth_af, noise=0.005, seed=5)
 drt_af = ef.drt(spec_af)
-print(f"significant DRT peaks: {len(drt_af.peaks())}; proposed arcs: "
-      f"{ef.propose(spec_af, drt_result=drt_af).n_arcs}")
+print(
+    f"significant DRT peaks: {len(drt_af.peaks())}; proposed arcs: "
+    f"{ef.propose(spec_af, drt_result=drt_af).n_arcs}"
+)
 compare(ef.fit(pouch, spec_af), truth_af, ["R1", "R2", "R3", "R4", "R5"])
 
 # %% [markdown]
@@ -133,18 +147,30 @@ after = ef.Spectrum(F, z + sigma * (rng.normal(size=F.size) + 1j * rng.normal(si
 
 drt_full = ef.drt(after)
 drt_crop = ef.drt(after, fmax=6e3)
+
+
 def taus(peaks):
     return ", ".join(f"{p.tau:.1e}" for p in peaks)
 
 
-count = pd.DataFrame([
-    dict(window="full (1 MHz – 10 mHz)", plain_maxima=len(drt_full.all_peaks()),
-         at_tau_s=taus(drt_full.all_peaks()), significant=len(drt_full.peaks()),
-         significant_at_tau_s=taus(drt_full.peaks())),
-    dict(window="< 6 kHz", plain_maxima=len(drt_crop.all_peaks()),
-         at_tau_s=taus(drt_crop.all_peaks()), significant=len(drt_crop.peaks()),
-         significant_at_tau_s=taus(drt_crop.peaks())),
-])
+count = pd.DataFrame(
+    [
+        dict(
+            window="full (1 MHz – 10 mHz)",
+            plain_maxima=len(drt_full.all_peaks()),
+            at_tau_s=taus(drt_full.all_peaks()),
+            significant=len(drt_full.peaks()),
+            significant_at_tau_s=taus(drt_full.peaks()),
+        ),
+        dict(
+            window="< 6 kHz",
+            plain_maxima=len(drt_crop.all_peaks()),
+            at_tau_s=taus(drt_crop.all_peaks()),
+            significant=len(drt_crop.peaks()),
+            significant_at_tau_s=taus(drt_crop.peaks()),
+        ),
+    ]
+)
 print("paper's time constants after one cycle:", ", ".join(f"{t:.1e}" for t in TAU_AFTER.values()))
 count
 
@@ -177,10 +203,17 @@ rows = []
 for mine, paper in names.items():
     if mine in fa.values:
         lo, hi = fa.ci[mine]
-        rows.append(dict(paper_label=paper, fitted_as=mine, paper=after_truth[paper],
-                         fitted=fa.values[mine], stderr=fa.stderr[mine],
-                         error_pct=100 * (fa.values[mine] / after_truth[paper] - 1),
-                         in_95ci=bool(lo <= after_truth[paper] <= hi)))
+        rows.append(
+            dict(
+                paper_label=paper,
+                fitted_as=mine,
+                paper=after_truth[paper],
+                fitted=fa.values[mine],
+                stderr=fa.stderr[mine],
+                error_pct=100 * (fa.values[mine] / after_truth[paper] - 1),
+                in_95ci=bool(lo <= after_truth[paper] <= hi),
+            )
+        )
 pd.DataFrame(rows)
 
 # %% [markdown]
@@ -190,21 +223,36 @@ pd.DataFrame(rows)
 # the paper:
 
 # %%
-summary = pd.DataFrame([
-    dict(spectrum="before cycling", paper_processes=4, plain_maxima=len(plain),
-         significant_peaks=len(peaks), proposed_arcs=proposal.n_arcs),
-    dict(spectrum="after one cycle, full window", paper_processes=3,
-         plain_maxima=len(drt_full.all_peaks()), significant_peaks=len(drt_full.peaks()),
-         proposed_arcs=ef.propose(after, drt_result=drt_full).n_arcs),
-    dict(spectrum="after one cycle, < 6 kHz", paper_processes=3,
-         plain_maxima=len(drt_crop.all_peaks()), significant_peaks=len(drt_crop.peaks()),
-         proposed_arcs=proposal_after.n_arcs),
-])
+summary = pd.DataFrame(
+    [
+        dict(
+            spectrum="before cycling",
+            paper_processes=4,
+            plain_maxima=len(plain),
+            significant_peaks=len(peaks),
+            proposed_arcs=proposal.n_arcs,
+        ),
+        dict(
+            spectrum="after one cycle, full window",
+            paper_processes=3,
+            plain_maxima=len(drt_full.all_peaks()),
+            significant_peaks=len(drt_full.peaks()),
+            proposed_arcs=ef.propose(after, drt_result=drt_full).n_arcs,
+        ),
+        dict(
+            spectrum="after one cycle, < 6 kHz",
+            paper_processes=3,
+            plain_maxima=len(drt_crop.all_peaks()),
+            significant_peaks=len(drt_crop.peaks()),
+            proposed_arcs=proposal_after.n_arcs,
+        ),
+    ]
+)
 summary
 
 # %% [markdown]
 # Notes on reading this table: a count is only right if the maxima sit at the right time
-# constants — compare the positions in the window table above. Maxima on the grid extension beyond the measured window, and
-# ripples whose height is within the posterior spread of γ, are what separates the plain
-# count from the significant peaks; the BIC ranking of `propose` then checks the order by
-# actually fitting the neighbouring ladders.
+# constants — compare the positions in the window table above. Maxima on the grid extension
+# beyond the measured window, and ripples whose height is within the posterior spread of γ,
+# are what separates the plain count from the significant peaks; the BIC ranking of
+# `propose` then checks the order by actually fitting the neighbouring ladders.

@@ -21,9 +21,9 @@
 # are in `ef.echem`.
 
 # %%
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import matplotlib.pyplot as plt
 
 import eisfit as ef
 
@@ -88,10 +88,19 @@ def value_and_error(fit, preset, names, n=25):
 lili = ef.preset("lili_symmetric")
 print(lili.circuit, "\n", lili.description)
 R_int_true = 2 * R_INT_PER_ELECTRODE / A_LI
-truth = dict(R_bulk=80.0, Q_bulk_Q=cpe_q(80.0, 2e5, 0.9), Q_bulk_n=0.9,
-             R_int=R_int_true, Q_int_Q=cpe_q(R_int_true, 1e3, 0.85), Q_int_n=0.85,
-             R_layer=R3_PAPER_OHM, Q_layer_Q=cpe_q(R3_PAPER_OHM, 10, 0.9), Q_layer_n=0.9,
-             Wo_d_R=30.0, Wo_d_tau=100.0)
+truth = dict(
+    R_bulk=80.0,
+    Q_bulk_Q=cpe_q(80.0, 2e5, 0.9),
+    Q_bulk_n=0.9,
+    R_int=R_int_true,
+    Q_int_Q=cpe_q(R_int_true, 1e3, 0.85),
+    Q_int_n=0.85,
+    R_layer=R3_PAPER_OHM,
+    Q_layer_Q=cpe_q(R3_PAPER_OHM, 10, 0.9),
+    Q_layer_n=0.9,
+    Wo_d_R=30.0,
+    Wo_d_tau=100.0,
+)
 F = np.logspace(6, -2, 81)
 spec_li = ef.simulate(lili, F, truth, noise=0.005, seed=11)
 fit_li = ef.fit(lili, spec_li)
@@ -102,14 +111,31 @@ R_int_fit, R_int_err, src_int = value_and_error(fit_li, lili, ["R_int"])
 R_layer_fit, R_layer_err, src_layer = value_and_error(fit_li, lili, ["R_layer"])
 r_int, r_int_err = with_error(ef.echem.interface_resistance, R_int_fit, A_LI, R_int_err)
 r3_asr, r3_asr_err = with_error(ef.echem.area_specific, R_layer_fit, A_LI, R_layer_err)
-pd.DataFrame([
-    dict(quantity="R_int per electrode = R_int·A/2 (Ω·cm²)", paper=R_INT_PER_ELECTRODE,
-         fitted=r_int, stderr=r_int_err, stderr_from=src_int),
-    dict(quantity="R_layer (Ω)", paper=R3_PAPER_OHM, fitted=R_layer_fit, stderr=R_layer_err,
-         stderr_from=src_layer),
-    dict(quantity="R_layer·A (Ω·cm²)", paper=R3_PAPER_OHM_CM2, fitted=r3_asr, stderr=r3_asr_err,
-         stderr_from=src_layer),
-])
+pd.DataFrame(
+    [
+        dict(
+            quantity="R_int per electrode = R_int·A/2 (Ω·cm²)",
+            paper=R_INT_PER_ELECTRODE,
+            fitted=r_int,
+            stderr=r_int_err,
+            stderr_from=src_int,
+        ),
+        dict(
+            quantity="R_layer (Ω)",
+            paper=R3_PAPER_OHM,
+            fitted=R_layer_fit,
+            stderr=R_layer_err,
+            stderr_from=src_layer,
+        ),
+        dict(
+            quantity="R_layer·A (Ω·cm²)",
+            paper=R3_PAPER_OHM_CM2,
+            fitted=r3_asr,
+            stderr=r3_asr_err,
+            stderr_from=src_layer,
+        ),
+    ]
+)
 
 # %% [markdown]
 # Note on the paper's R3: 6 Ω × 1.5394 cm² is the area-specific value R·A (not halved); the
@@ -125,8 +151,12 @@ ax[0].set_title("Li‖Li symmetric cell and fit")
 # contribution of each element, to see which arc is which
 c = lili.circuit
 v = fit_li.values
-parts = {"bulk": "(R_bulk | Q_bulk)", "Li interface": "(R_int | Q_int)",
-         "internal layer": "(R_layer | Q_layer)", "diffusion": "Wo_d"}
+parts = {
+    "bulk": "(R_bulk | Q_bulk)",
+    "Li interface": "(R_int | Q_int)",
+    "internal layer": "(R_layer | Q_layer)",
+    "diffusion": "Wo_d",
+}
 for name, text in parts.items():
     sub = ef.parse(text)
     z = sub.impedance(spec_li.freq, {k: v[k] for k in sub.parameters})
@@ -152,9 +182,13 @@ fig.tight_layout()
 # %%
 dE = 0.010
 t_true = 0.45
-truth_ss = dict(truth, R_int=1.15 * truth["R_int"], R_layer=1.15 * truth["R_layer"],
-                Q_int_Q=cpe_q(1.15 * truth["R_int"], 1e3, 0.85),
-                Q_layer_Q=cpe_q(1.15 * truth["R_layer"], 10, 0.9))
+truth_ss = dict(
+    truth,
+    R_int=1.15 * truth["R_int"],
+    R_layer=1.15 * truth["R_layer"],
+    Q_int_Q=cpe_q(1.15 * truth["R_int"], 1e3, 0.85),
+    Q_layer_Q=cpe_q(1.15 * truth["R_layer"], 10, 0.9),
+)
 R0_true = truth["R_int"] + truth["R_layer"]
 Rss_true = truth_ss["R_int"] + truth_ss["R_layer"]
 I0_true = dE / (truth["R_bulk"] + R0_true)
@@ -174,7 +208,11 @@ R0, R0_err, _ = value_and_error(fit_li, lili, ["R_int", "R_layer"])
 Rss, Rss_err, _ = value_and_error(fit_ss, lili, ["R_int", "R_layer"])
 Rl, Rl_err, _ = value_and_error(fit_ss, lili, ["R_bulk"])
 print(f"I0 = {1e6 * I0:.2f} µA, Iss = {1e6 * Iss:.2f} µA")
-print(f"R0 = {R0:.2f} ± {R0_err:.2f} Ω, Rss = {Rss:.2f} ± {Rss_err:.2f} Ω, R_l = {Rl:.2f} ± {Rl_err:.2f} Ω")
+print(
+    f"R0 = {R0:.2f} ± {R0_err:.2f} Ω, Rss = {Rss:.2f} ± {Rss_err:.2f} Ω, "
+    f"R_l = {Rl:.2f} ± {Rl_err:.2f} Ω"
+)
+
 
 # %%
 def finite(errors):
@@ -182,13 +220,22 @@ def finite(errors):
 
 
 bv, bv_err = ef.echem.transference_bruce_vincent(
-    I0, Iss, R0, Rss, dE, errors=finite(dict(I0=I_err["I0"], Iss=I_err["Iss"], R0=R0_err, Rss=Rss_err)))
+    I0,
+    Iss,
+    R0,
+    Rss,
+    dE,
+    errors=finite(dict(I0=I_err["I0"], Iss=I_err["Iss"], R0=R0_err, Rss=Rss_err)),
+)
 wa, wa_err = ef.echem.transference_watanabe(
-    Rl, Iss, Rss, dE, errors=finite(dict(Rl=Rl_err, Iss=I_err["Iss"], Rss=Rss_err)))
-pd.DataFrame([
-    dict(method="Bruce–Vincent", T_plus=bv, stderr=bv_err, simulated_truth=t_true),
-    dict(method="Watanabe", T_plus=wa, stderr=wa_err, simulated_truth=np.nan),
-])
+    Rl, Iss, Rss, dE, errors=finite(dict(Rl=Rl_err, Iss=I_err["Iss"], Rss=Rss_err))
+)
+pd.DataFrame(
+    [
+        dict(method="Bruce–Vincent", T_plus=bv, stderr=bv_err, simulated_truth=t_true),
+        dict(method="Watanabe", T_plus=wa, stderr=wa_err, simulated_truth=np.nan),
+    ]
+)
 
 # %% [markdown]
 # The two definitions coincide when the initial current is exactly ΔE / (R_l + R₀) — then
@@ -199,8 +246,10 @@ pd.DataFrame([
 # papers quote both. The check:
 
 # %%
-print(f"I0 read from the current: {1e6 * I0:.2f} µA; ΔE/(R_l + R0) from the fits: "
-      f"{1e6 * dE / (Rl + R0):.2f} µA")
+print(
+    f"I0 read from the current: {1e6 * I0:.2f} µA; ΔE/(R_l + R0) from the fits: "
+    f"{1e6 * dE / (Rl + R0):.2f} µA"
+)
 
 # %%
 fig, ax = plt.subplots(1, 2, figsize=(12, 4))
@@ -246,17 +295,31 @@ for i, (T, s) in enumerate(zip(T_C, sigma_true)):
     v = dict(R_bulk=R, Q_geo_Q=C_GEO, Q_geo_n=1.0, Q_dl_Q=5e-6, Q_dl_n=0.9)
     specs_b.append(ef.simulate(blocking, F_B, v, noise=0.005, seed=100 + i))
     fits_b.append(ef.fit(blocking, specs_b[-1]))
-R_fit, R_err, R_src = map(np.array, zip(*(value_and_error(f, blocking, ["R_bulk"]) for f in fits_b)))
+R_fit, R_err, R_src = map(
+    np.array, zip(*(value_and_error(f, blocking, ["R_bulk"]) for f in fits_b))
+)
 sig, sig_err = ef.echem.conductivity(R_fit.astype(float), L_CM, A_SS, R_err=R_err.astype(float))
-cond = pd.DataFrame(dict(T_C=T_C, R_bulk=R_fit, R_stderr=R_err, stderr_from=R_src, sigma_S_cm=sig,
-                         sigma_stderr=sig_err, sigma_true=sigma_true,
-                         success=[f.success for f in fits_b]))
+cond = pd.DataFrame(
+    dict(
+        T_C=T_C,
+        R_bulk=R_fit,
+        R_stderr=R_err,
+        stderr_from=R_src,
+        sigma_S_cm=sig,
+        sigma_stderr=sig_err,
+        sigma_true=sigma_true,
+        success=[f.success for f in fits_b],
+    )
+)
 cond
 
 # %%
 for T, s_paper in SIGMA_PAPER.items():
     s_fit = cond.loc[cond.T_C == T, "sigma_S_cm"].item()
-    print(f"σ({T} °C): fitted {s_fit:.3g} S/cm, paper {s_paper:.3g} S/cm ({100 * (s_fit / s_paper - 1):+.1f} %)")
+    print(
+        f"σ({T} °C): fitted {s_fit:.3g} S/cm, paper {s_paper:.3g} S/cm "
+        f"({100 * (s_fit / s_paper - 1):+.1f} %)"
+    )
 
 # %% [markdown]
 # Arrhenius (straight line in 1/T) against VTF (curved), both fitted to ln σ without weights,
@@ -268,17 +331,24 @@ for T, s_paper in SIGMA_PAPER.items():
 # %%
 arr = ef.echem.arrhenius(T_C, sig, T_unit="C")
 vtf = ef.echem.vtf(T_C, sig, T_unit="C")
-print(f"Arrhenius: Ea = {arr.Ea:.3f} ± {arr.stderr['Ea']:.3f} eV ({arr.Ea_kJ:.1f} kJ/mol), AIC {arr.aic:.1f}")
-print(f"VTF: B = {vtf.params['B']:.4f} ± {vtf.stderr['B']:.4f} eV, "
-      f"T0 = {vtf.params['T0']:.1f} ± {vtf.stderr['T0']:.1f} K (assumed {T0_true} K), AIC {vtf.aic:.1f}")
+print(
+    f"Arrhenius: Ea = {arr.Ea:.3f} ± {arr.stderr['Ea']:.3f} eV ({arr.Ea_kJ:.1f} kJ/mol), "
+    f"AIC {arr.aic:.1f}"
+)
+print(
+    f"VTF: B = {vtf.params['B']:.4f} ± {vtf.stderr['B']:.4f} eV, "
+    f"T0 = {vtf.params['T0']:.1f} ± {vtf.stderr['T0']:.1f} K (assumed {T0_true} K), "
+    f"AIC {vtf.aic:.1f}"
+)
 pd.concat([arr.to_frame().assign(model="Arrhenius"), vtf.to_frame().assign(model="VTF")])
 
 # %%
 fig, ax = plt.subplots(1, 3, figsize=(15, 4.2))
 cmap = plt.get_cmap("viridis")
 for k, (T, spec) in enumerate(zip(T_C, specs_b)):
-    ef.plot.nyquist(spec, fits_b[k], ax=ax[0], color=cmap(k / (len(T_C) - 1)), label=f"{T} °C",
-                    equal=False)
+    ef.plot.nyquist(
+        spec, fits_b[k], ax=ax[0], color=cmap(k / (len(T_C) - 1)), label=f"{T} °C", equal=False
+    )
 ax[0].set_xlim(0, 1.6 * R_fit.max())
 ax[0].set_ylim(0, 1.6 * R_fit.max())
 ax[0].legend(fontsize=7, ncol=2)
@@ -289,8 +359,15 @@ Tg = np.linspace(T_C.min(), T_C.max(), 200) + 273.15
 ax[1].semilogy(invT, sig, "ko", ms=4, label="fitted σ = L/(R·A)")
 ax[1].semilogy(1000 / Tg, arr.predict(Tg), "C0-", label=f"Arrhenius, Ea = {arr.Ea:.2f} eV")
 ax[1].semilogy(1000 / Tg, vtf.predict(Tg), "C3--", label=f"VTF, T0 = {vtf.params['T0']:.0f} K")
-ax[1].plot([1000 / (c + 273.15) for c in SIGMA_PAPER], list(SIGMA_PAPER.values()), "D", mfc="none",
-           mec="C2", ms=10, label="paper (25, 60 °C)")
+ax[1].plot(
+    [1000 / (c + 273.15) for c in SIGMA_PAPER],
+    list(SIGMA_PAPER.values()),
+    "D",
+    mfc="none",
+    mec="C2",
+    ms=10,
+    label="paper (25, 60 °C)",
+)
 ax[1].set_xlabel("1000 / T (1/K)")
 ax[1].set_ylabel("σ (S/cm)")
 ax[1].legend(fontsize=8)

@@ -24,9 +24,9 @@ import tempfile
 import warnings
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import matplotlib.pyplot as plt
 
 import eisfit as ef
 
@@ -46,9 +46,13 @@ if (ZHANG / "data_eis_zhang2020.csv").exists():
     with warnings.catch_warnings():
         # the table stores −Im Z under "ZImag": the reader detects it, flips it, and warns
         warnings.simplefilter("ignore", ef.EisfitWarning)
-        table = ef.read(ZHANG / "data_eis_zhang2020.csv", frequencies=ZHANG / "freq_eis_zhang2020.csv")
-    print(f"{len(table)} spectra in the full table; sign flipped by the reader: "
-          f"{table[0].meta['imag_sign_flipped']}")
+        table = ef.read(
+            ZHANG / "data_eis_zhang2020.csv", frequencies=ZHANG / "freq_eis_zhang2020.csv"
+        )
+    print(
+        f"{len(table)} spectra in the full table; sign flipped by the reader: "
+        f"{table[0].meta['imag_sign_flipped']}"
+    )
     folder = work / "zhang2020"
     folder.mkdir()
     rows = []
@@ -61,8 +65,9 @@ if (ZHANG / "data_eis_zhang2020.csv").exists():
         for s in keep:
             cell, cycle = f"25C{idx:02d}", int(s.meta["cycle"])
             name = f"{cell}_cycle{cycle}.csv"
-            pd.DataFrame({"freq_Hz": s.freq, "z_real_ohm": s.Z.real,
-                          "z_imag_ohm": s.Z.imag}).to_csv(folder / name, index=False)
+            pd.DataFrame(
+                {"freq_Hz": s.freq, "z_real_ohm": s.Z.real, "z_imag_ohm": s.Z.imag}
+            ).to_csv(folder / name, index=False)
             rows.append(dict(file=name, capacity_mAh=s.meta["Q"], capacity_retention=s.meta["q"]))
     sidecar = work / "cells.csv"
     pd.DataFrame(rows).to_csv(sidecar, index=False)
@@ -83,14 +88,19 @@ side.head()
 
 # %%
 MODEL = "L0 - R0 - (R1 | Q1) - (R2 | Q2) - Q3"
-first_cell = sorted(side.file)[0].split("_")[0]
-cell_files = sorted((f for f in side.file if f.startswith(first_cell)),
-                    key=lambda f: int(f.split("cycle")[1].split(".")[0]))
+first_cell = min(side.file).split("_")[0]
+cell_files = sorted(
+    (f for f in side.file if f.startswith(first_cell)),
+    key=lambda f: int(f.split("cycle")[1].split(".")[0]),
+)
 fig, ax = plt.subplots(1, 3, figsize=(16, 4.2))
 for name, c in ((cell_files[0], "C0"), (cell_files[-1], "C3")):
     spec = ef.read(Path(folder) / name)[0]
     fit = ef.fit(MODEL, spec)
-    print(f"{name}: success={fit.success}, residual/noise={fit.noise_ratio:.2f}, KK passed={ef.kk(spec).passed}")
+    print(
+        f"{name}: success={fit.success}, residual/noise={fit.noise_ratio:.2f}, "
+        f"KK passed={ef.kk(spec).passed}"
+    )
     ef.plot.nyquist(spec, fit, ax=ax[0], color=c, label=name)
     ef.plot.bode(spec, fit, axes=(ax[1], ax[2]), color=c)
 ax[0].legend()
@@ -110,20 +120,34 @@ fig.tight_layout()
 # self-contained `report.html` with its figures — left out here to keep the notebook fast.
 
 # %%
-result = ef.batch.run(folder, MODEL, pattern="{cell}_cycle{cycle:d}", sidecar=sidecar,
-                      out=work / "out", groups={"interfacial": ["R1", "R2"]}, n_jobs=2,
-                      report=False)
+result = ef.batch.run(
+    folder,
+    MODEL,
+    pattern="{cell}_cycle{cycle:d}",
+    sidecar=sidecar,
+    out=work / "out",
+    groups={"interfacial": ["R1", "R2"]},
+    n_jobs=2,
+    report=False,
+)
 print(result.summary())
 print(sorted(p.name for p in (work / "out").iterdir()))
 result.spectra[["file", "cell", "cycle", "status", "chi2_red", "kk_passed", "flags"]].head(10)
 
 # %%
 params = result.parameters
-wide = params.pivot_table(index=["cell", "cycle", "capacity_retention", "capacity_mAh"],
-                          columns="parameter", values="value").reset_index()
-err = params.pivot_table(index=["cell", "cycle"], columns="parameter", values="stderr").reset_index()
+wide = params.pivot_table(
+    index=["cell", "cycle", "capacity_retention", "capacity_mAh"],
+    columns="parameter",
+    values="value",
+).reset_index()
+err = params.pivot_table(
+    index=["cell", "cycle"], columns="parameter", values="stderr"
+).reset_index()
 wide = wide.merge(err, on=["cell", "cycle"], suffixes=("", "_err"))
-wide[["cell", "cycle", "capacity_retention", "R0", "R1", "R2", "interfacial", "interfacial_err"]].head(12)
+wide[
+    ["cell", "cycle", "capacity_retention", "R0", "R1", "R2", "interfacial", "interfacial_err"]
+].head(12)
 
 # %% [markdown]
 # ## Resistance of each element against cycle, and against capacity
@@ -136,8 +160,17 @@ cmap = plt.get_cmap("tab10")
 for ax, (p, label) in zip(axes, names.items()):
     for k, cell in enumerate(cells):
         d = wide[wide.cell == cell].sort_values("cycle")
-        ax.errorbar(d.cycle, d[p], yerr=d[f"{p}_err"], fmt="o-", ms=3, lw=1, capsize=2,
-                    color=cmap(k), label=cell)
+        ax.errorbar(
+            d.cycle,
+            d[p],
+            yerr=d[f"{p}_err"],
+            fmt="o-",
+            ms=3,
+            lw=1,
+            capsize=2,
+            color=cmap(k),
+            label=cell,
+        )
     ax.set_title(label)
     ax.set_xlabel("cycle")
     ax.grid(True, alpha=0.3)
@@ -170,7 +203,9 @@ fig.tight_layout()
 corr = []
 for cell in cells:
     d = wide[wide.cell == cell]
-    row = dict(cell=cell, spectra=len(d), last_retention=d.sort_values("cycle").capacity_retention.iloc[-1])
+    row = dict(
+        cell=cell, spectra=len(d), last_retention=d.sort_values("cycle").capacity_retention.iloc[-1]
+    )
     for p in ("R0", "R1", "R2", "interfacial"):
         row[f"r({p}, Q)"] = np.corrcoef(d[p], d.capacity_retention)[0, 1]
     corr.append(row)
@@ -179,8 +214,18 @@ pd.DataFrame(corr).round(3)
 # %%
 g = result.growth
 g[g.parameter.isin(["R0", "R1", "R2", "interfacial"])][
-    ["cell", "parameter", "first", "last", "change_pct", "change_pct_stderr", "slope",
-     "slope_ci_low", "slope_ci_high"]].round(5)
+    [
+        "cell",
+        "parameter",
+        "first",
+        "last",
+        "change_pct",
+        "change_pct_stderr",
+        "slope",
+        "slope_ci_low",
+        "slope_ci_high",
+    ]
+].round(5)
 
 # %% [markdown]
 # ## A real solid-state spectrum
@@ -202,8 +247,10 @@ if SSB.exists():
     print(prop_ssb.fit.report())
 else:
     ssb = None
-    print(f"NOTE: {SSB} not found (../shared/data is not beside the repository); "
-          "skipping the solid-state part.")
+    print(
+        f"NOTE: {SSB} not found (../shared/data is not beside the repository); "
+        "skipping the solid-state part."
+    )
 
 # %%
 if ssb is not None:
@@ -217,12 +264,16 @@ if ssb is not None:
     rel = (f.Z - f.Z_fit) / np.abs(f.Z)
     ax[2].semilogx(f.freq, 100 * rel.real, "o-", ms=3, label="fit residual, real")
     ax[2].semilogx(f.freq, 100 * rel.imag, "s-", ms=3, label="fit residual, imag")
-    ax[2].semilogx(kk_ssb.freq, 100 * kk_ssb.residuals_real, ":", color="0.4", label="KK residual, real")
+    ax[2].semilogx(
+        kk_ssb.freq, 100 * kk_ssb.residuals_real, ":", color="0.4", label="KK residual, real"
+    )
     ax[2].set_xlabel("frequency (Hz)")
     ax[2].set_ylabel("% of |Z|")
     ax[2].legend(fontsize=8)
     ax[2].grid(True, which="both", alpha=0.3)
-    ax[2].set_title(f"fit: {'success' if f.success else 'FAILED'} (residual/noise {f.noise_ratio:.1f})")
+    ax[2].set_title(
+        f"fit: {'success' if f.success else 'FAILED'} (residual/noise {f.noise_ratio:.1f})"
+    )
     fig.tight_layout()
 
 # %% [markdown]
