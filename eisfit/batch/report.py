@@ -279,8 +279,10 @@ def write_report(result: Any, out: str | Path) -> Path:
     head = (
         f"<h1>eisfit batch report</h1><p>{len(result.files)} files, {n} spectra: "
         f"{n - len(result.failures) - len(result.poor_fits)} good fits, "
-        f"{len(result.poor_fits)} poor fits, <span class='bad'>{len(result.failures)} failed"
-        f"</span>. Model: <code>{html.escape(str(opts.get('model')))}</code>"
+        f"{len(result.poor_fits)} poor fits, "
+        + (f"<span class='bad'>{len(result.failures)} failed</span>" if len(result.failures)
+           else "0 failed")
+        + f". Model: <code>{html.escape(str(opts.get('model')))}</code>"
         + (f"; auto models: <code>{html.escape(str(opts.get('auto_models')))}</code>"
            if opts.get("auto_models") else "")
         + f". eisfit {__version__}, "
