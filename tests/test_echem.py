@@ -177,3 +177,35 @@ def test_conductivity_table_from_tidy_parameters():
     np.testing.assert_allclose(out["sigma_err"], [0.01 / 200 / 100, 0.02 / 50 / 50])
     with pytest.raises(EisfitError):
         echem.conductivity_table(df.drop(columns="area"), resistance="R0")
+
+
+def test_conductivity_and_arrhenius_from_a_batch_of_blocking_cells(tmp_path):
+    """Temperature series of SS‖electrolyte‖SS spectra → batch → σ = L/(R·A) → Ea."""
+    import eisfit as ef
+
+    L, A, Ea, lnA = 0.02, 1.5394, 0.45, 9.0  # cm, cm², eV
+    folder = tmp_path / "blocking"
+    folder.mkdir()
+    f = np.logspace(6, -1, 50)
+    temps = [20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0]
+    for i, T in enumerate(temps):
+        sigma = np.exp(lnA - Ea / (KB * (T + 273.15)))
+        R = L / (sigma * A)
+        vals = {"R_bulk": R, "Q_geo_Q": 1e-10, "Q_geo_n": 0.95, "Q_dl_Q": 5e-6, "Q_dl_n": 0.9}
+        s = ef.simulate(ef.preset("blocking_cell").circuit, f, vals, noise=0.002, seed=i)
+        (folder / f"ss_T{T:g}.csv").write_text("freq_Hz,z_real_ohm,z_imag_ohm\n" + "\n".join(
+            f"{float(a)!r},{float(z.real)!r},{float(z.imag)!r}" for a, z in zip(s.freq, s.Z)))
+    side = tmp_path / "cells.csv"
+    side.write_text(f"cell,area,thickness\nss,{A},{L}\n")
+    res = ef.batch.run(folder, "blocking_cell", pattern="{cell}_T{temperature:f}", sidecar=side,
+                       n_jobs=1, kk=False, report=False)
+    assert (res.spectra["status"] == "ok").all()
+    table = echem.conductivity_table(res.parameters, resistance="R_bulk")
+    table = table.sort_values("temperature")
+    expected = np.exp(lnA - Ea / (KB * (np.array(temps) + 273.15)))
+    np.testing.assert_allclose(table["sigma"], expected, rtol=0.02)
+    fit = echem.arrhenius(table["temperature"], table["sigma"], sigma_err=table["sigma_err"],
+                          T_unit="C")
+    assert fit.Ea == pytest.approx(Ea, rel=0.02)
+    lo, hi = fit.ci()["Ea"]
+    assert lo < Ea < hi
