@@ -56,7 +56,7 @@ def write_frame(dest: str | os.PathLike, df: Any, writer: Callable[[Any, Path], 
     """Write a DataFrame atomically: CSV by default, or with ``writer(df, tmp_path)``."""
     with atomic_path(dest) as tmp:
         if writer is None:
-            df.to_csv(tmp, index=False)
+            df.to_csv(tmp, index=False, chunksize=5000)  # bounded formatting buffers
         else:
             writer(df, tmp)
     return Path(dest)

@@ -438,10 +438,11 @@ def _auto_models(plan, chains, hashes, cache, executor) -> dict[str, str]:
 
 
 def _parquet_writer(df, path):
-    df = df.copy()
-    for c in df.columns:
-        if df[c].dtype == object:
-            df[c] = df[c].map(lambda v: None if v is None else str(v) if not isinstance(v, bool) else v)
+    """Parquet via pyarrow; mixed-type object columns (e.g. metadata) are written as text."""
+    mixed = [c for c in df.columns if df[c].dtype == object]
+    if mixed:
+        df = df.assign(**{c: df[c].map(lambda v: v if v is None or isinstance(v, (bool, str))
+                                        else str(v)) for c in mixed})
     df.to_parquet(path, index=False)
 
 

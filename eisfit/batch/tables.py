@@ -248,70 +248,70 @@ def build_tables(
         metas.append(meta)
     meta_cols = _meta_columns(metas)
     spec_cols = ["file", "spectrum", *meta_cols, *SPECTRA_COLUMNS]
-    par_cols = ["file", "spectrum", *meta_cols, *PARAM_COLUMNS]
     spec_rows = _Columns(spec_cols)  # column lists: far less memory than row dicts
-    par_rows = _Columns(par_cols)
-    num_blocks: list[np.ndarray] = []  # value, stderr, ci_low, ci_high as float arrays
     for rec, meta in zip(records, metas):
-        base = {"file": rec["file"], "spectrum": rec["spectrum"]}
-        base.update({k: meta.get(k) for k in meta_cols})
-        spec_rows.append(
-            {
-                **base,
-                "model": rec["model"],
-                "status": _status(rec),
-                "success": bool(rec["success"]),
-                "chi2": rec["chi2"],
-                "chi2_red": rec["chi2_red"],
-                "aic": rec["aic"],
-                "bic": rec["bic"],
-                "n_points": rec["n_points"],
-                "f_min": rec["f_min"],
-                "f_max": rec["f_max"],
-                "kk_passed": rec["kk_passed"],
-                "warm_start": bool(rec.get("warm")),
-                "flags": rec["flags"],
-                "stage": rec.get("stage"),
-                "error": rec["error"],
-                "message": rec["message"],
-                "warnings": rec["warnings"],
-                "seconds": rec.get("seconds", math.nan),
-                "hash": rec["hash"],
-            }
+        row = {"file": rec["file"], "spectrum": rec["spectrum"]}
+        row.update({k: meta.get(k) for k in meta_cols})
+        row.update(
+            model=rec["model"],
+            status=_status(rec),
+            success=bool(rec["success"]),
+            chi2=rec["chi2"],
+            chi2_red=rec["chi2_red"],
+            aic=rec["aic"],
+            bic=rec["bic"],
+            n_points=rec["n_points"],
+            f_min=rec["f_min"],
+            f_max=rec["f_max"],
+            kk_passed=rec["kk_passed"],
+            warm_start=bool(rec.get("warm")),
+            flags=rec["flags"],
+            stage=rec.get("stage"),
+            error=rec["error"],
+            message=rec["message"],
+            warnings=rec["warnings"],
+            seconds=rec.get("seconds", math.nan),
+            hash=rec["hash"],
         )
+        spec_rows.append(row)
+    del metas
+    spectra = pd.DataFrame(spec_rows.data, columns=spec_cols)
+    del spec_rows
+    spectra["_rec"] = np.arange(len(spectra))
+    spectra = _sort(spectra, meta_cols)
+    order = spectra.pop("_rec").to_numpy()
+    spectra["spectrum"] = spectra["spectrum"].astype("Int64")
+
+    # parameter rows: the spectrum's columns repeated, in the (sorted) spectrum order
+    base_cols = ["file", "spectrum", *meta_cols, "model", "success"]
+    rep: list[np.ndarray] = []
+    blocks: list[np.ndarray] = []  # value, stderr, ci_low, ci_high
+    cols: dict[str, list] = {k: [] for k in ("parameter", "kind", "role", "unit", "at_bound")}
+    for pos, i in enumerate(order):
+        rec = records[i]
         if not rec["has_values"]:
             continue
-        names = rec["param_names"]
-        arr = rec["arr"]
-        groups_ = rec["groups"]
+        names, arr, groups_ = rec["param_names"], rec["arr"], rec["groups"]
         if groups_:
             g = np.array([[v, se, v - _Z95 * se, v + _Z95 * se] for _, v, se, _ in groups_])
             arr = np.vstack([arr, g])
-        num_blocks.append(arr)
-        cols = {
-            "parameter": [*names, *(g[0] for g in groups_)],
-            "kind": ["parameter"] * len(names) + ["group"] * len(groups_),
-            "role": [*rec["roles"], *(["group"] * len(groups_))],
-            "unit": [*rec["units"], *(["Ω"] * len(groups_))],
-            "at_bound": [*rec["at_bound"], *(g[3] for g in groups_)],
-        }
-        n = len(cols["parameter"])
-        per_spec = {**base, "model": rec["model"], "success": bool(rec["success"])}
-        for k, col in par_rows.data.items():
-            if k in cols:
-                col.extend(cols[k])
-            elif k not in _NUMERIC:
-                col.extend([per_spec.get(k)] * n)
-    spectra = pd.DataFrame(spec_rows.data, columns=spec_cols)
-    num = np.vstack(num_blocks) if num_blocks else np.empty((0, 4))
+        blocks.append(arr)
+        rep.append(np.full(arr.shape[0], pos))
+        cols["parameter"].extend([*names, *(g[0] for g in groups_)])
+        cols["kind"].extend(["parameter"] * len(names) + ["group"] * len(groups_))
+        cols["role"].extend([*rec["roles"], *(["group"] * len(groups_))])
+        cols["unit"].extend([*rec["units"], *(["Ω"] * len(groups_))])
+        cols["at_bound"].extend([*rec["at_bound"], *(g[3] for g in groups_)])
+    idx = np.concatenate(rep) if rep else np.empty(0, int)
+    params = spectra[base_cols].iloc[idx].reset_index(drop=True)
+    num = np.vstack(blocks) if blocks else np.empty((0, 4))
+    for k in ("parameter", "kind", "role"):
+        params[k] = cols.pop(k)
     for j, k in enumerate(_NUMERIC):
-        par_rows.data[k] = num[:, j]
-    params = pd.DataFrame(par_rows.data, columns=par_cols)
-    del spec_rows, par_rows
-    spectra = _sort(spectra, meta_cols)
-    params = _sort(params, meta_cols)
-    spectra["spectrum"] = spectra["spectrum"].astype("Int64")
-    params["spectrum"] = params["spectrum"].astype("Int64")
+        params[k] = num[:, j]
+    params["unit"] = cols.pop("unit")
+    params["at_bound"] = np.asarray(cols.pop("at_bound"), dtype=bool)
+    params = params[["file", "spectrum", *meta_cols, *PARAM_COLUMNS]]
     return params, spectra
 
 
