@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -55,7 +54,7 @@ MODEL, FREQ = MODELS[2], FREQS[2]
 
 def truth_params(cell: int, cycle: np.ndarray, arcs: int = 2) -> dict[str, np.ndarray]:
     """Known linear growth per cell (Ω per cycle differ between cells)."""
-    full = lambda v: np.full(cycle.shape, v)  # noqa: E731
+    full = lambda v: np.full(cycle.shape, v)
     p = {
         "R0": 10.0 + cell + 0.002 * cycle,
         "R1": 20.0 + 2 * cell + (0.010 + 0.002 * cell) * cycle,

@@ -17,10 +17,9 @@ model), 1 when ``--strict`` is given and a file or fit failed.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import warnings
-from typing import Sequence
+from collections.abc import Sequence
 
 __all__ = ["main", "build_parser"]
 

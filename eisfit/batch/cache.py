@@ -12,9 +12,10 @@ from __future__ import annotations
 import os
 import pickle
 import tempfile
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 __all__ = ["atomic_path", "write_text", "write_bytes", "write_frame", "FitCache"]
 

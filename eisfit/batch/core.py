@@ -472,8 +472,9 @@ def write_outputs(result: BatchResult, *, report: bool = True) -> BatchResult:
         except Exception as e:  # the tables are the product; a broken figure must not lose them
             notes.append(f"report not written: {type(e).__name__}: {e}")
             warnings.warn(notes[-1], EisfitWarning, stacklevel=2)
-    import numpy as np
     import platform
+
+    import numpy as np
 
     run_info = {
         "eisfit_version": __version__,

@@ -152,7 +152,7 @@ def _row_dict(row: Mapping[str, Any], skip: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
-def sidecar_lookup(df) -> "SidecarIndex":
+def sidecar_lookup(df) -> SidecarIndex:
     """Index a sidecar table for fast per-file lookups."""
     return SidecarIndex(df)
 

@@ -128,7 +128,7 @@ class ModelPlan:
     by_state: tuple[tuple[str, str], ...] = ()
 
     @classmethod
-    def from_spec(cls, spec: str | Mapping[str, str]) -> "ModelPlan":
+    def from_spec(cls, spec: str | Mapping[str, str]) -> ModelPlan:
         """Build from a single spec or a ``{state: spec}`` mapping; validates every spec."""
         if isinstance(spec, Mapping):
             items = {str(k): str(v) for k, v in spec.items()}

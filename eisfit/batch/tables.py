@@ -138,7 +138,7 @@ class Compactor:
             self._roles[key] = tuple(choice.role_of(p) if choice else None for p in names)
         return self._roles[key]
 
-    def __call__(self, rec: Mapping[str, Any]) -> "CompactRecord":
+    def __call__(self, rec: Mapping[str, Any]) -> CompactRecord:
         if isinstance(rec, CompactRecord):
             return rec
         out: dict[str, Any] = {k: rec.get(k) for k in _SCALAR_KEYS}

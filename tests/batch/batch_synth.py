@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+
 import eisfit as ef
 
 MODEL = "R0 - (R1 | Q1) - (R2 | Q2)"

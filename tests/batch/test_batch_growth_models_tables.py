@@ -113,7 +113,7 @@ def test_order_arcs_sorts_by_tau_and_keeps_impedance():
     f = np.logspace(5, -2, 30)
     c = ef.parse(text)
     np.testing.assert_allclose(c.impedance(f, new), c.impedance(f, vals), rtol=1e-12)
-    tau = lambda r, q, n: (r * q) ** (1 / n)  # noqa: E731
+    tau = lambda r, q, n: (r * q) ** (1 / n)
     assert tau(new["R1"], new["Q1_Q"], new["Q1_n"]) < tau(new["R2"], new["Q2_Q"], new["Q2_n"])
     assert order_arcs(text, new) == {}
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -14,11 +13,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from batch_synth import FREQ, MODEL, make_folder, truth, write_spectrum
 
 import eisfit as ef
 from eisfit.batch.discover import file_hash
-
-from batch_synth import FREQ, MODEL, make_folder, truth, write_spectrum
 
 PATTERN = "{cell}_cycle{cycle:d}"
 STABLE = ["file", "spectrum", "parameter", "value", "stderr", "ci_low", "ci_high", "at_bound"]
