@@ -266,11 +266,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if a.command is None:
         parser.print_help()
         return 2
-    # library warnings go to stderr once each, as one plain line
-    warnings.simplefilter("once")
-    warnings.showwarning = _show_warning
     try:
-        return _COMMANDS[a.command](a)
+        with warnings.catch_warnings():
+            # library warnings go to stderr once each, as one plain line
+            warnings.simplefilter("once")
+            warnings.showwarning = _show_warning
+            return _COMMANDS[a.command](a)
     except _UsageError as e:
         print(f"eisfit {a.command}: error: {e}", file=sys.stderr)
         return 2
