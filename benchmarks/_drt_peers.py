@@ -32,8 +32,8 @@ def _load_pydrttools():
         pkg.__path__ = list(spec.submodule_search_locations)  # skip the GUI-importing __init__
         sys.modules["pyDRTtools"] = pkg
     with contextlib.redirect_stdout(io.StringIO()):
-        from pyDRTtools import runs  # noqa: PLC0415
-    from cvxopt import solvers  # noqa: PLC0415
+        from pyDRTtools import runs
+    from cvxopt import solvers
 
     solvers.options["show_progress"] = False
     return runs
@@ -54,13 +54,13 @@ def pydrttools_gcv():
 
 
 def _pyimpspec_dataset(freq, Z):
-    import pyimpspec  # noqa: PLC0415
+    import pyimpspec
 
     return pyimpspec.DataSet(np.asarray(freq, float), np.asarray(Z, complex))
 
 
 def pyimpspec_tr_rbf():
-    from pyimpspec.analysis.drt import calculate_drt_tr_rbf  # noqa: PLC0415
+    from pyimpspec.analysis.drt import calculate_drt_tr_rbf
 
     def run(freq, Z):
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
@@ -72,7 +72,7 @@ def pyimpspec_tr_rbf():
 
 
 def pyimpspec_tr_nnls():
-    from pyimpspec.analysis.drt import calculate_drt_tr_nnls  # noqa: PLC0415
+    from pyimpspec.analysis.drt import calculate_drt_tr_nnls
 
     def run(freq, Z):
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):

@@ -45,14 +45,15 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
-from scipy.signal import find_peaks  # noqa: E402
+import numpy as np
+from scipy.signal import find_peaks
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-import eisfit as ef  # noqa: E402
-from _drt_peers import load_peers  # noqa: E402
+from _drt_peers import load_peers
+
+import eisfit as ef
 
 FREQ = np.logspace(6, -2, 71)
 

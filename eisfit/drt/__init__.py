@@ -18,7 +18,7 @@ from .core import drt
 from .peaks import Peak
 from .result import DRTResult
 
-__all__ = ["drt", "DRTResult", "Peak", "exact_gamma", "propose", "Proposal"]
+__all__ = ["DRTResult", "Peak", "Proposal", "drt", "exact_gamma", "propose"]
 
 
 def __getattr__(name: str):

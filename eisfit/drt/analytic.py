@@ -9,12 +9,12 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
-    "zarc_gamma",
+    "exact_gamma",
     "hn_gamma",
     "rc_discrete",
-    "warburg_transmissive_discrete",
     "warburg_reflective_discrete",
-    "exact_gamma",
+    "warburg_transmissive_discrete",
+    "zarc_gamma",
 ]
 
 

@@ -10,13 +10,13 @@ import numpy as np
 
 from ..data.spectrum import Spectrum
 from ..errors import EisfitWarning, FitError
-from .problem import build_problem
-from .regularization import CRITERIA, choose, evaluate, posterior_std, ScanPoint
-from .result import DRTResult
 from .peaks import find_peaks
+from .problem import build_problem
+from .regularization import CRITERIA, ScanPoint, choose, evaluate, posterior_std
+from .result import DRTResult
 from .solver import QPSolution, solve_cvxpy, solve_nnls
 
-__all__ = ["drt", "DEFAULT_LAM_GRID"]
+__all__ = ["DEFAULT_LAM_GRID", "drt"]
 
 #: λ grid scanned by default (λ is relative: the penalty is normalised to the data).
 DEFAULT_LAM_GRID = np.logspace(-9, 1, 11)

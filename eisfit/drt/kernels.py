@@ -27,11 +27,11 @@ import numpy as np
 from scipy.special import spence
 
 __all__ = [
-    "hat_kernel_exact",
-    "hat_kernel",
-    "tau_grid",
-    "kernel_matrix",
     "derivative_matrix",
+    "hat_kernel",
+    "hat_kernel_exact",
+    "kernel_matrix",
+    "tau_grid",
 ]
 
 _TABLE_STEP = 2.5e-4

@@ -24,11 +24,12 @@ its posterior standard deviation) is reported too.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Peak", "find_peaks", "assign_basins"]
+__all__ = ["Peak", "assign_basins", "find_peaks"]
 
 SMOOTH = 1
 #: Maxima separated from a neighbour by less than this many posterior sd are merged.
@@ -336,7 +337,7 @@ def assign_basins(
     above = [i for i in excluded_edges if i > ks[-1]]
     start = _lowest(g, max(below), ks[0]) if below else 0
     end = _lowest(g, ks[-1], min(above)) if above else m - 1
-    cuts = [start] + [_lowest(g, a, b) for a, b in zip(ks[:-1], ks[1:])] + [end]
+    cuts = [start] + [_lowest(g, a, b) for a, b in itertools.pairwise(ks)] + [end]
     out = []
     for i, p in enumerate(sel):
         lo, hi = cuts[i], cuts[i + 1]

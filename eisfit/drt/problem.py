@@ -15,7 +15,7 @@ import numpy as np
 from ..errors import FitError
 from .kernels import derivative_matrix, kernel_matrix, tau_grid
 
-__all__ = ["WEIGHTS", "weights_for", "DRTProblem", "build_problem"]
+__all__ = ["WEIGHTS", "DRTProblem", "build_problem", "weights_for"]
 
 WEIGHTS = ("modulus", "unit", "proportional")
 

@@ -30,7 +30,7 @@ from .core import drt as _drt
 from .peaks import Peak
 from .result import DRTResult
 
-__all__ = ["propose", "Proposal", "zarc_n_from_width"]
+__all__ = ["Proposal", "propose", "zarc_n_from_width"]
 
 _LN10 = np.log(10.0)
 
@@ -393,10 +393,10 @@ def propose(
     >>> p.n_arcs, p.candidates["label"].iloc[0]
     (2, 'RC-RQ')
     """
-    from ..fitting import fit as _fit
-    from ..circuit import parse
-
     import pandas as pd
+
+    from ..circuit import parse
+    from ..fitting import fit as _fit
 
     if diffusion not in ("auto", "Ws", "Wo", "both", "none"):
         raise FitError(f"diffusion must be 'auto', 'Ws', 'Wo', 'both' or 'none', got {diffusion!r}")

@@ -28,7 +28,7 @@ from ..errors import FitError
 from .problem import DRTProblem
 from .solver import QPSolution, solve_nnls
 
-__all__ = ["CRITERIA", "ScanPoint", "evaluate", "scan", "choose"]
+__all__ = ["CRITERIA", "ScanPoint", "choose", "evaluate", "scan"]
 
 CRITERIA = ("gcv", "lcurve", "evidence", "discrepancy")
 
@@ -214,7 +214,7 @@ def posterior_std(prob: DRTProblem, point: ScanPoint) -> tuple[np.ndarray, np.nd
     sigma2 = point.res2 / max(n - point.dof, 1.0)
     if not F.size or point.sol.chol is None:
         return np.zeros((0, 0)), F, sigma2
-    c, low = point.sol.chol
+    c, _low = point.sol.chol
     # (UᵀU)⁻¹ = U⁻¹ U⁻ᵀ with U upper triangular
     Uinv = solve_triangular(c, np.eye(F.size), lower=False, check_finite=False)
     cov = sigma2 * (Uinv @ Uinv.T)

@@ -164,8 +164,9 @@ class DRTResult:
 
     def peaks_frame(self, min_significance: float = 3.0, include_edge: bool = False):
         """The peaks as a pandas DataFrame."""
-        import pandas as pd
         from dataclasses import asdict
+
+        import pandas as pd
 
         rows = [asdict(p) for p in self.peaks(min_significance, include_edge)]
         return pd.DataFrame(rows, columns=list(Peak.__dataclass_fields__))

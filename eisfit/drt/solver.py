@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import LinAlgError, cho_factor, cho_solve, solve_triangular
 
-__all__ = ["QPSolution", "solve_nnls", "solve_cvxpy"]
+__all__ = ["QPSolution", "solve_cvxpy", "solve_nnls"]
 
 
 @dataclass(frozen=True)
@@ -131,7 +131,7 @@ def _lawson_hanson(H: np.ndarray, g: np.ndarray) -> QPSolution:
     """Fallback when pivoting cycles (very ill-conditioned H): classical active set."""
     from scipy.optimize import nnls
 
-    c, low = _factor(H)
+    c, _low = _factor(H)
     U = np.triu(c)
     d = solve_triangular(U, g, trans="T", lower=False, check_finite=False)
     x, _ = nnls(U, d, maxiter=50 * g.size)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _drt_spectra import hn, rc, warburg_open, warburg_short, zarc
 from scipy.integrate import quad
 
 from eisfit.drt import analytic
 from eisfit.drt.kernels import hat_kernel, hat_kernel_exact, kernel_matrix, tau_grid
-
-from _drt_spectra import hn, rc, warburg_open, warburg_short, zarc
 
 FREQS = np.logspace(-3, 4, 15)
 
@@ -26,7 +25,7 @@ def _integrate(gamma, f):
 
 @pytest.mark.parametrize("R, tau0, n", [(10.0, 1e-3, 0.9), (3.0, 2.0, 0.6), (50.0, 1e-5, 0.99)])
 def test_zarc_gamma_integrates_to_zarc(R, tau0, n):
-    g = lambda t: analytic.zarc_gamma(t, R, tau0, n)  # noqa: E731
+    g = lambda t: analytic.zarc_gamma(t, R, tau0, n)
     for f in FREQS:
         assert abs(_integrate(g, f) - zarc(f, R, tau0, n)) < 1e-6 * R
 
@@ -35,7 +34,7 @@ def test_zarc_gamma_integrates_to_zarc(R, tau0, n):
     "R, tau0, a, b", [(10.0, 1e-2, 0.8, 0.7), (5.0, 1.0, 0.95, 0.4), (1.0, 1e-4, 0.6, 1.0)]
 )
 def test_hn_gamma_integrates_to_hn(R, tau0, a, b):
-    g = lambda t: analytic.hn_gamma(t, R, tau0, a, b)  # noqa: E731
+    g = lambda t: analytic.hn_gamma(t, R, tau0, a, b)
     for f in FREQS:
         assert abs(_integrate(g, f) - hn(f, R, tau0, a, b)) < 1e-6 * R
 
@@ -82,7 +81,7 @@ def test_reflective_warburg_discrete_drt():
 @pytest.mark.parametrize("s", [-38.0, -6.0, -1.3, -0.2, 0.0, 0.11, 0.7, 3.0, 9.0, 38.0])
 def test_hat_kernel_matches_quadrature(s):
     h = np.log(10) / 10
-    hat = lambda v: max(0.0, 1 - abs(v - s) / h)  # noqa: E731
+    hat = lambda v: max(0.0, 1 - abs(v - s) / h)
     re = quad(lambda v: hat(v) / (1 + np.exp(2 * v)), s - h, s + h, epsabs=1e-14, points=[s])[0]
     im = quad(lambda v: -hat(v) * np.exp(v) / (1 + np.exp(2 * v)), s - h, s + h, epsabs=1e-14,
               points=[s])[0]

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _drt_spectra import FREQ, add_noise, rc, warburg_open, warburg_short, zarc
 
 import eisfit as ef
 from eisfit.drt.proposal import zarc_n_from_width
-
-from _drt_spectra import FREQ, add_noise, rc, warburg_open, warburg_short, zarc
 
 
 def _spec(Z, seed):
