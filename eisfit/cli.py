@@ -83,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")
     b.add_argument("--chunk-size", type=int, default=50, help="files per task (default 50)")
-    b.add_argument("--no-cache", action="store_true", help="refit everything")
+    b.add_argument("--no-cache", action="store_true",
+                   help="refit everything and leave the cache untouched")
     b.add_argument("--no-report", action="store_true", help="tables only, no report.html")
     b.add_argument("--progress", dest="progress", action="store_true", default=None,
                    help="show a progress bar (default: when the terminal is interactive)")

@@ -9,7 +9,7 @@ import os
 import time
 import warnings
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -386,6 +386,7 @@ def run(
                          time.perf_counter() - t_start)
     if out_dir is not None:
         result = write_outputs(result, report=report)
+        result = replace(result, elapsed=time.perf_counter() - t_start)
     return result
 
 
