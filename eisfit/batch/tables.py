@@ -1,5 +1,7 @@
 """Fit records → the tidy ``parameters`` table and the one-row-per-spectrum ``spectra`` table.
 
+Derived quantities of the fit (τ, peak frequency f_peak and effective capacitance of each
+arc, named like ``f_peak[R1|Q1]``) are rows with ``kind="derived"``.
 Named groups (sums of resistances such as *total interfacial*) are added to the
 ``parameters`` table as rows with ``kind="group"``; their standard error is
 propagated through the fit covariance, σ² = 1ᵀ C 1 over the members.
@@ -169,6 +171,10 @@ class Compactor:
                 if gv is not None:
                     grows.append((gname, gv[0], gv[1], bool(at_bound.intersection(members))))
         out["groups"] = tuple(grows)
+        out["derived"] = tuple(
+            (sys.intern(f"{q}[{el}]"), v, se, sys.intern(u))
+            for el, q, v, se, u in (rec.get("derived") or ()) if vals
+        )
         return CompactRecord(**out)
 
     def _share_header(self, header: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -191,7 +197,7 @@ class CompactRecord:
     """One spectrum's result in the main process (slots, arrays; read like a mapping)."""
 
     __slots__ = (*_SCALAR_KEYS, "header", "flags", "warnings", "param_names", "has_values",
-                 "arr", "units", "roles", "at_bound", "groups")
+                 "arr", "units", "roles", "at_bound", "groups", "derived")
 
     def __init__(self, **kw: Any):
         for k in self.__slots__:
@@ -292,16 +298,20 @@ def build_tables(
         if not rec["has_values"]:
             continue
         names, arr, groups_ = rec["param_names"], rec["arr"], rec["groups"]
-        if groups_:
-            g = np.array([[v, se, v - _Z95 * se, v + _Z95 * se] for _, v, se, _ in groups_])
+        derived = rec["derived"] or ()
+        extra = [(v, se) for _, v, se, _ in groups_] + [(v, se) for _, v, se, _ in derived]
+        if extra:
+            g = np.array([[v, se, v - _Z95 * se, v + _Z95 * se] for v, se in extra])
             arr = np.vstack([arr, g])
         blocks.append(arr)
         rep.append(np.full(arr.shape[0], pos))
-        cols["parameter"].extend([*names, *(g[0] for g in groups_)])
-        cols["kind"].extend(["parameter"] * len(names) + ["group"] * len(groups_))
-        cols["role"].extend([*rec["roles"], *(["group"] * len(groups_))])
-        cols["unit"].extend([*rec["units"], *(["Ω"] * len(groups_))])
-        cols["at_bound"].extend([*rec["at_bound"], *(g[3] for g in groups_)])
+        nd = len(derived)
+        cols["parameter"].extend([*names, *(g[0] for g in groups_), *(d[0] for d in derived)])
+        cols["kind"].extend(["parameter"] * len(names) + ["group"] * len(groups_)
+                            + ["derived"] * nd)
+        cols["role"].extend([*rec["roles"], *(["group"] * len(groups_)), *([None] * nd)])
+        cols["unit"].extend([*rec["units"], *(["Ω"] * len(groups_)), *(d[3] for d in derived)])
+        cols["at_bound"].extend([*rec["at_bound"], *(g[3] for g in groups_), *([False] * nd)])
     idx = np.concatenate(rep) if rep else np.empty(0, int)
     params = spectra[base_cols].iloc[idx].reset_index(drop=True)
     num = np.vstack(blocks) if blocks else np.empty((0, 4))

@@ -28,7 +28,7 @@ from .models import ModelPlan, jump_flags, order_arcs, rename_result
 __all__ = ["FitOptions", "FileJob", "Task", "run_task", "propose_task", "RECORD_VERSION"]
 
 #: Bumped when the record layout changes (invalidates caches).
-RECORD_VERSION = 1
+RECORD_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -139,6 +139,7 @@ def _base_record(job: FileJob, index: int | None) -> dict[str, Any]:
         "param_names": [],
         "covariance": None,
         "flags": [],
+        "derived": [],
         "warm": False,
         "warnings": [],
         "seconds": 0.0,
@@ -172,6 +173,10 @@ def _fill_from_result(rec: dict, res: Any, circuit: Any) -> None:
     rec["message"] = str(getattr(res, "message", ""))
     for k in ("chi2", "chi2_red", "aic", "bic"):
         rec[k] = _as_float(getattr(res, k, math.nan))
+    rec["derived"] = [
+        (str(d.element), str(d.quantity), _as_float(d.value), _as_float(d.stderr), str(d.unit))
+        for d in (getattr(res, "derived", None) or ())
+    ]
 
 
 def _fit_one(spec, circuit, choice, options: FitOptions, init):
@@ -245,7 +250,10 @@ def _fit_spectrum(spec, job, index, options, prev) -> dict:
         res, rec["warm"] = _fit_one(spec, circuit, choice, options, init)
         _fill_from_result(rec, res, circuit)
         if options.keep_order:
-            rename_result(rec, order_arcs(choice.text, rec["values"]))
+            rename = order_arcs(choice.text, rec["values"])
+            if rename:
+                rename_result(rec, rename)
+                rec["derived"] = []  # element labels of derived quantities are stale
         resist = [k for k, u in rec["units"].items() if u == "Ω"]
         rec["flags"] = jump_flags(
             choice.text, prev["values"] if prev else None, rec["values"], resist,

@@ -53,6 +53,12 @@ def test_recovers_parameters_and_growth(cycling_folder, tmp_path):
                 "ci_high", "unit", "at_bound"]:
         assert col in p.columns
     assert (p.loc[p["parameter"] == "R1", "unit"] == "Ω").all()
+    # characteristic frequency of each arc (SEEDS: f_peak = 1/(2π (R Q)^(1/n)))
+    row = p[(p["cell"] == "cell0") & (p["cycle"] == 3)].set_index("parameter")
+    t = truth(0, 3)
+    f2 = 1 / (2 * np.pi * (t["R2"] * t["Q2_Q"]) ** (1 / t["Q2_n"]))
+    assert row.loc["f_peak[R2|Q2]", "value"] == pytest.approx(f2, rel=0.05)
+    assert row.loc["f_peak[R2|Q2]", "kind"] == "derived" and row.loc["f_peak[R2|Q2]", "unit"] == "Hz"
     # warm start used after the first spectrum of each chunk
     assert res.spectra["warm_start"].sum() == len(res.spectra) - 2
 
