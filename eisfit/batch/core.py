@@ -438,13 +438,28 @@ def _auto_models(plan, chains, hashes, cache, executor) -> dict[str, str]:
     return found
 
 
-def _parquet_writer(df, path):
-    """Parquet via pyarrow; mixed-type object columns (e.g. metadata) are written as text."""
+def _parquet_writer(df, path, chunk: int = 20000):
+    """Parquet via pyarrow, written in row groups of ``chunk`` rows (bounded memory).
+
+    Mixed-type object columns (metadata of several kinds) are written as text.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     mixed = [c for c in df.columns if df[c].dtype == object]
     if mixed:
         df = df.assign(**{c: df[c].map(lambda v: v if v is None or isinstance(v, (bool, str))
                                         else str(v)) for c in mixed})
-    df.to_parquet(path, index=False)
+    writer = None
+    try:
+        for start in range(0, max(len(df), 1), chunk):
+            table = pa.Table.from_pandas(df.iloc[start : start + chunk], preserve_index=False)
+            if writer is None:
+                writer = pq.ParquetWriter(str(path), table.schema)
+            writer.write_table(table.cast(writer.schema))
+    finally:
+        if writer is not None:
+            writer.close()
 
 
 def write_outputs(result: BatchResult, *, report: bool = True) -> BatchResult:

@@ -313,16 +313,28 @@ def build_tables(
         cols["unit"].extend([*rec["units"], *(["Ω"] * len(groups_)), *(d[3] for d in derived)])
         cols["at_bound"].extend([*rec["at_bound"], *(g[3] for g in groups_), *([False] * nd)])
     idx = np.concatenate(rep) if rep else np.empty(0, int)
-    params = spectra[base_cols].iloc[idx].reset_index(drop=True)
+    base = spectra[base_cols]
+    # repeated text (file, cell, model, ...) as categories: the table is ~15 rows per spectrum
+    base = base.astype({c: "category" for c in base.columns if _is_text(base[c])})
+    params = base.iloc[idx].reset_index(drop=True)
     num = np.vstack(blocks) if blocks else np.empty((0, 4))
     for k in ("parameter", "kind", "role"):
-        params[k] = cols.pop(k)
+        params[k] = pd.Categorical(cols.pop(k))
     for j, k in enumerate(_NUMERIC):
         params[k] = num[:, j]
-    params["unit"] = cols.pop("unit")
+    params["unit"] = pd.Categorical(cols.pop("unit"))
     params["at_bound"] = np.asarray(cols.pop("at_bound"), dtype=bool)
     params = params[["file", "spectrum", *meta_cols, *PARAM_COLUMNS]]
     return params, spectra
+
+
+def _is_text(col) -> bool:
+    """True for a column of strings (and missing values) only."""
+    import pandas as pd
+
+    if pd.api.types.is_string_dtype(col.dtype) and not isinstance(col.dtype, pd.CategoricalDtype):
+        return bool(col.map(lambda v: v is None or isinstance(v, str) or v != v).all())
+    return False
 
 
 class _Columns:
