@@ -17,17 +17,18 @@ Usage::
 
 Results go to ``benchmarks/results/`` (JSON, CSV, PNG).
 
-Measured 2026-11-22 on the 2-core development machine (shared with other jobs, load 1–3):
+Measured 2026-11-22 on the 2-core development machine (shared with other jobs):
 
-* 2-arc model, 40 points, 10 cells × 1,000 cycles, KK off: 10,000 spectra in 41.9 s
-  (239 spectra/s); 2,500 / 5,000 / 10,000 spectra: peak RSS main 186 / 223 / 276 MB,
-  per worker 135 / 139 / 147 MB; slopes within 0.58 % of truth, 39 of 40 95 % CIs contain
-  the truth; unchanged re-run 3.9 s (0 fitted). KK on: 38.8 s, 9,973 of 10,000 pass.
-* 3-arc model, 50 points: 10,000 spectra in 54.6 s (183/s); slopes within 0.58 %,
-  48 of 50 CIs contain the truth.
-* Zhang 2020: 1,343 spectra (3-arc + inductance) in 35.2 s, all fitted; per cell the
+* 2-arc model, 40 points, 10 cells × 1,000 cycles, KK off: 10,000 spectra in 25.4 s
+  (394 spectra/s; 41.9 s when the machine was busy, load 2–3); 2,500 / 5,000 / 10,000
+  spectra: peak RSS main process 181 / 214 / 279 MB, per worker 135 / 140 / 146 MB; slopes
+  within 0.58 % of truth, 39 of 40 95 % CIs contain the truth; unchanged re-run 4.5 s
+  (0 fitted). KK on: 38.8 s, 9,973 of 10,000 spectra pass.
+* 3-arc model, 50 points: 10,000 spectra in 31.2 s with KK off, 60.8 s with KK on;
+  slopes within 0.58 %, 48 of 50 CIs contain the truth.
+* Zhang 2020: 1,343 spectra (3 arcs + inductance) in 21.9 s, all fitted; per cell the
   interfacial resistance R1+R2 tracks the capacity fade (Pearson r = −0.98, −0.95, −0.95,
-  −0.79 for 25C01, 25C05, 25C07, 25C06; the cells with little fade show no trend).
+  −0.79 for 25C01, 25C05, 25C07, 25C06; the cells with little fade show no clear trend).
 """
 
 from __future__ import annotations
