@@ -204,7 +204,7 @@ def _cmd_fit(a) -> int:
 
 
 def _cmd_drt(a) -> int:
-    from .drt import drt
+    from . import drt  # the public name, wherever the DRT package lives
 
     spectra = _read(a.file)
     if not 0 <= a.index < len(spectra):

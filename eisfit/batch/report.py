@@ -108,7 +108,7 @@ def _nyquist_cell(plt, cell, rows, params, paths, fmin, fmax):
 
 
 def _drt_cell(plt, cell, spectra):
-    from ..drt import drt as _drt
+    from .. import drt as _drt  # the public name, wherever the DRT package lives
     from ..plot import drt as plot_drt
 
     if not spectra:

@@ -325,7 +325,7 @@ def propose_task(paths: tuple[str, ...]) -> dict[str, Any]:
     errors = []
     for p in paths:
         try:
-            from ..drt import propose
+            from .. import propose  # the public name, wherever the DRT package lives
 
             spec = _read(p)[0]
             prop = propose(spec)
