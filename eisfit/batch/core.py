@@ -37,7 +37,9 @@ class BatchResult:
     Attributes
     ----------
     parameters : pandas.DataFrame
-        Tidy: one row per spectrum × parameter (and named group), with metadata.
+        Tidy: one row per spectrum × parameter, named group (``kind="group"``) and
+        derived quantity (``kind="derived"``: τ, f_peak, C_eff per arc), with metadata.
+        Repeated text columns (file, cell, model, parameter, unit, ...) are categorical.
     spectra : pandas.DataFrame
         One row per spectrum (or per unreadable file): model, success, χ², KK, error.
     growth : pandas.DataFrame
@@ -148,8 +150,9 @@ def run(
         Preset name, circuit text, ``"auto"`` (DRT proposal per cell, one common model
         per cell), or ``{state: model}`` with ``"*"`` as the default.
     out : path, optional
-        Output folder for tables, report and cache. Without it nothing is written
-        and nothing is cached.
+        Output folder for tables, report and the fit cache (``OUT/.eisfit-cache``, one
+        entry per input file keyed by its content hash and the fit options). Without it
+        nothing is written and nothing is cached.
     pattern : str, optional
         File-name template for metadata, e.g. ``"{cell}_cycle{cycle:d}"``.
     glob : str
