@@ -61,10 +61,10 @@ _LAZY = {
     "kk": ("eisfit.validate.kk", "kk"),
     "KKResult": ("eisfit.validate.kk", "KKResult"),
     # DRT
-    "drt": ("eisfit.drt", "drt"),
-    "DRTResult": ("eisfit.drt", "DRTResult"),
-    "propose": ("eisfit.drt", "propose"),
-    "Proposal": ("eisfit.drt", "Proposal"),
+    "drt": ("eisfit.relaxation", "drt"),
+    "DRTResult": ("eisfit.relaxation", "DRTResult"),
+    "propose": ("eisfit.relaxation", "propose"),
+    "Proposal": ("eisfit.relaxation", "Proposal"),
     # submodules
     "plot": ("eisfit.plot", None),
     "batch": ("eisfit.batch", None),

@@ -58,11 +58,9 @@ def _as_data(spectrum: Any) -> tuple[np.ndarray, np.ndarray, dict]:
 def _objective(compiled, setup: ParamSetup, f, Z, w_re, w_im):
     def fun(x):
         th = setup.theta(x)
-        with np.errstate(all="ignore"):
-            z, J = compiled.z_jac(th, f)
-            r = stack(z - Z, w_re, w_im)
-            Jr = stack_jacobian(J, w_re, w_im) @ setup.dtheta_dx(th)
-        return r, Jr
+        z, J = compiled.z_jac(th, f)
+        r = stack(z - Z, w_re, w_im)
+        return r, stack_jacobian(J, w_re, w_im) @ setup.dtheta_dx(th)
 
     return fun
 
@@ -126,6 +124,11 @@ def fit(
     >>> round(res.values["R1"], 6), res.success
     (100.0, True)
     """
+    with np.errstate(all="ignore"):  # trial steps may overflow; results are checked for finiteness
+        return _fit(circuit, spectrum, init, weight, bounds, fixed, tie, keep_order, max_nfev, multistart)
+
+
+def _fit(circuit, spectrum, init, weight, bounds, fixed, tie, keep_order, max_nfev, multistart):
     circuit, preset_bounds = _as_circuit(circuit)
     f, Z, meta = _as_data(spectrum)
     names = circuit.parameters
@@ -154,8 +157,7 @@ def fit(
     w_re, w_im, absolute = residual_weights(Z, weight)
     weight_name = weight if isinstance(weight, str) else "sigma"
 
-    with np.errstate(all="ignore"):
-        feat = analyse(f, Z)
+    feat = analyse(f, Z)
     guesses = initial_guesses(circuit, feat, max_guesses=max(multistart, 1))
     if user_init:
         guesses = [{**guesses[0], **user_init}] + guesses
@@ -200,12 +202,16 @@ def fit(
 
 
 def _order_arcs(circuit: Circuit, setup: ParamSetup, theta: np.ndarray) -> np.ndarray:
-    """Permute interchangeable top-level arcs so their time constants increase."""
+    """Permute interchangeable top-level arcs so their time constants increase.
+
+    Arcs are interchangeable when they have the same structure and none of their
+    parameters is fixed or tied; a permutation is applied only if every moved value lies
+    within the bounds of the parameter it moves to (the fitted Z is unchanged by it).
+    """
     names = list(setup.names)
     values = dict(zip(names, theta))
-    specs = circuit.param_specs
-    custom = {n for i, n in enumerate(names) if (setup.lo[i], setup.hi[i]) != specs[n].bounds}
-    locked = set(setup.fixed) | set(setup.ties) | set(setup.ties.values()) | custom
+    index = {n: i for i, n in enumerate(names)}
+    locked = set(setup.fixed) | set(setup.ties) | set(setup.ties.values())
     groups: dict[Any, list[Parallel]] = {}
     for arc in arc_slots(circuit):
         pn = [p for e in arc.elements for p in e.param_names]
@@ -213,18 +219,19 @@ def _order_arcs(circuit: Circuit, setup: ParamSetup, theta: np.ndarray) -> np.nd
             groups.setdefault(signature(arc), []).append(arc)
     out = dict(values)
     for arcs in groups.values():
-        if len(arcs) < 2:
-            continue
         taus = [slot_tau(a, values) for a in arcs]
-        if any(not np.isfinite(t) for t in taus):
+        if len(arcs) < 2 or not all(np.isfinite(taus)):
             continue
         order = np.argsort(taus, kind="stable")
+        moved = {}
         for dst, src in zip(arcs, [arcs[i] for i in order]):
             for pd_, ps in zip(
                 [p for e in dst.elements for p in e.param_names],
                 [p for e in src.elements for p in e.param_names],
             ):
-                out[pd_] = values[ps]
+                moved[pd_] = values[ps]
+        if all(setup.lo[index[n]] <= v <= setup.hi[index[n]] for n, v in moved.items()):
+            out.update(moved)
     return np.array([out[n] for n in names])
 
 
@@ -268,6 +275,31 @@ def _derived(circuit: Circuit, values: dict[str, float], cov: np.ndarray, names)
     return tuple(out)
 
 
+def _covariance_x(Jx: np.ndarray, s2: float) -> tuple[np.ndarray, np.ndarray]:
+    """Covariance of the optimiser coordinates and a mask of undetermined parameters.
+
+    The rank test runs on the column-normalised Jacobian (the log coordinates are already
+    scale free), so a well-conditioned problem is never called rank deficient because its
+    parameters have different units.
+    """
+    p = Jx.shape[1]
+    if p == 0:
+        return np.zeros((0, 0)), np.zeros(0, bool)
+    norms = np.linalg.norm(Jx, axis=0)
+    dead = ~(norms > 0) | ~np.isfinite(norms)
+    norms = np.where(dead, 1.0, norms)
+    try:
+        _, S, Vt = np.linalg.svd(np.nan_to_num(Jx / norms), full_matrices=False)
+    except np.linalg.LinAlgError:
+        return np.full((p, p), np.nan), np.ones(p, bool)
+    good = S > S[0] * 1e-9
+    cov = (Vt[good].T / S[good] ** 2) @ Vt[good] / np.outer(norms, norms) * s2
+    bad = dead.copy()
+    if not good.all():
+        bad |= np.abs(Vt[~good]).max(axis=0) > 0.1
+    return cov, bad
+
+
 def _build_result(circuit, setup, compiled, f, Z, w_re, w_im, absolute, weight_name, theta,
                   lm, feat: Features, limit, nfev, n_starts, init, meta) -> FitResult:
     names = setup.names
@@ -281,23 +313,20 @@ def _build_result(circuit, setup, compiled, f, Z, w_re, w_im, absolute, weight_n
     D = setup.dtheta_dx(theta)
     Jx = stack_jacobian(J, w_re, w_im) @ D
     scale_x = np.where(setup.log[setup.free_index], theta[setup.free_index], 1.0)
-    Jt = Jx / scale_x
     warn: list[str] = []
     s2 = 1.0 if absolute else (chi2 / dof if dof > 0 else np.nan)
-    cov_free = np.zeros((0, 0))
-    if p:
-        try:
-            _, S, Vt = np.linalg.svd(Jt, full_matrices=False)
-            good = S > S[0] * 1e-12
-            cov_free = (Vt[good].T / S[good] ** 2) @ Vt[good] * s2
-            if not good.all():
-                warn.append("the Jacobian is rank deficient: some parameters are not determined by the data")
-                bad = np.abs(Vt[~good]).max(axis=0) > 0.1
-                cov_free[bad, :] = np.nan
-                cov_free[:, bad] = np.nan
-        except np.linalg.LinAlgError:
-            cov_free = np.full((p, p), np.nan)
-    cov = (D / scale_x) @ cov_free @ (D / scale_x).T
+    cov_x, bad = _covariance_x(Jx, s2)
+    if bad.any():
+        warn.append(
+            "the Jacobian is rank deficient: not determined by the data: "
+            + ", ".join(n for n, b in zip(setup.free, bad) if b)
+        )
+    cov_free = cov_x * np.outer(scale_x, scale_x)  # dθ = θ·dx for log-scaled parameters
+    select = D / scale_x  # free parameter → every parameter that takes its value (ties)
+    cov = select @ np.nan_to_num(cov_free) @ select.T
+    undetermined = (select[:, bad] != 0).any(axis=1) if bad.any() else np.zeros(len(names), bool)
+    cov[undetermined, :] = np.nan
+    cov[:, undetermined] = np.nan
     se = np.sqrt(np.clip(np.diag(cov), 0, None))
     se[np.isnan(np.diag(cov))] = np.nan
     tq = stats.t.ppf(0.975, max(dof, 1))

@@ -108,6 +108,21 @@ class FitResult:
         c[~np.isfinite(c)] = 0.0
         return c
 
+    def combine(self, names, weights=None) -> tuple[float, float]:
+        """Value and standard error of a weighted sum of parameters, e.g. a total
+        interfacial resistance ``res.combine(["R_sei", "R_rs"])``, with correlations taken
+        into account (σ² = wᵀ Σ w).
+        """
+        names = list(names)
+        unknown = [n for n in names if n not in self.parameter_names]
+        if unknown:
+            raise KeyError(f"unknown parameters {unknown}")
+        w = np.ones(len(names)) if weights is None else np.asarray(weights, float)
+        idx = [self.parameter_names.index(n) for n in names]
+        value = float(w @ np.asarray(self._values)[idx])
+        var = float(w @ self.covariance[np.ix_(idx, idx)] @ w)
+        return value, float(np.sqrt(var)) if var >= 0 else float("nan")
+
     def __getitem__(self, name: str) -> float:
         return self.values[name]
 

@@ -243,3 +243,38 @@ def test_simulate_noise_level():
     s = ef.simulate(text, F, truth, noise=0.01, seed=18)
     rel = (s.Z - z) / np.abs(z)
     assert np.std(np.concatenate((rel.real, rel.imag))) == pytest.approx(0.01, rel=0.2)
+
+
+def _polymer_after(r_bulk, r_sei, r_rs, f_bulk, f_sei, f_rs, wo_r, wo_tau):
+    def q(r, fpk, n):
+        return (1 / (2 * np.pi * fpk)) ** n / r
+
+    return dict(R_bulk=r_bulk, Q_bulk_Q=q(r_bulk, f_bulk, 0.9), Q_bulk_n=0.9,
+                R_sei=r_sei, Q_sei_Q=q(r_sei, f_sei, 0.8), Q_sei_n=0.8,
+                R_rs=r_rs, Q_rs_Q=q(r_rs, f_rs, 0.8), Q_rs_n=0.8, Wo_d_R=wo_r, Wo_d_tau=wo_tau)
+
+
+def test_preset_with_bounds_keeps_arc_order():
+    """polymer_nmc_after bounds its CPE exponents differently per arc; labels must not swap."""
+    p = ef.preset("polymer_nmc_after")
+    truth = _polymer_after(402, 3808, 5458, 6e4, 122, 0.25, 10916, 1000)
+    for seed in range(6):
+        res = ef.fit(p, ef.simulate(p, F, truth, noise=0.005, seed=seed))
+        assert res.values["R_bulk"] == pytest.approx(402, rel=0.1), seed
+        assert res.values["R_sei"] == pytest.approx(3808, rel=0.1), seed
+
+
+def test_well_conditioned_fit_has_finite_errors_and_group_sum():
+    """Parameters of very different units (Q ~ 1e-8, R ~ 1e3) are not 'rank deficient'."""
+    p = ef.preset("polymer_nmc_after")
+    truth = _polymer_after(52, 454, 2064, 6e5, 450, 0.25, 1032, 10)
+    res = ef.fit(p, ef.simulate(p, F, truth, noise=0.005, seed=1))
+    assert res.success, res.message
+    for k in ("R_bulk", "R_sei", "R_rs"):
+        assert np.isfinite(res.stderr[k]) and 0 < res.stderr[k] < 0.1 * res.values[k]
+    total, err = res.combine(["R_sei", "R_rs"])
+    assert total == pytest.approx(res.values["R_sei"] + res.values["R_rs"])
+    i, j = res.parameter_names.index("R_sei"), res.parameter_names.index("R_rs")
+    expected = np.sqrt(res.stderr["R_sei"] ** 2 + res.stderr["R_rs"] ** 2 + 2 * res.covariance[i, j])
+    assert err == pytest.approx(expected)
+    assert abs(total - 454 - 2064) < 3 * err + 0.05 * 2518
