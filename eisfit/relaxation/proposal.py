@@ -377,7 +377,7 @@ def propose(
     max_nfev : int
         Iteration limit of each candidate fit.
     **drt_kwargs
-        Passed to :func:`eisfit.drt` (e.g. ``fmax=6e3``, ``capacitive_only=True``).
+        Passed to :func:`eisfit.relaxation` (e.g. ``fmax=6e3``, ``capacitive_only=True``).
 
     Returns
     -------
@@ -451,6 +451,15 @@ def propose(
         )
     if not rows:
         raise FitError("no candidate circuit could be fitted")
+    # several peak sets can lead to the same circuit: they were starting points of one
+    # model, so keep its best fit only (otherwise its BIC weight would be split)
+    best_of: dict[str, int] = {}
+    for i, row in enumerate(rows):
+        j = best_of.get(row["circuit"])
+        if j is None or row["chi2"] < rows[j]["chi2"]:
+            best_of[row["circuit"]] = i
+    keep = sorted(best_of.values())
+    rows, fits, used = [rows[i] for i in keep], [fits[i] for i in keep], [used[i] for i in keep]
     table = pd.DataFrame(rows)
     bic = table["bic"].to_numpy(float)
     finite = np.isfinite(bic)

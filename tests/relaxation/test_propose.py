@@ -7,7 +7,7 @@ import pytest
 from _drt_spectra import FREQ, add_noise, rc, warburg_open, warburg_short, zarc
 
 import eisfit as ef
-from eisfit.drt.proposal import zarc_n_from_width
+from eisfit.relaxation.proposal import zarc_n_from_width
 
 
 def _spec(Z, seed):
@@ -112,7 +112,7 @@ def test_reuses_given_drt_and_passes_window():
 
 
 def test_zarc_n_from_width_inverts_the_zarc_drt():
-    from eisfit.drt.analytic import zarc_gamma
+    from eisfit.relaxation.analytic import zarc_gamma
 
     u = np.linspace(-8, 8, 20001)
     for n in (0.6, 0.75, 0.9):
@@ -120,3 +120,14 @@ def test_zarc_n_from_width_inverts_the_zarc_drt():
         above = u[g >= g.max() / 2]
         width_dec = (above[-1] - above[0]) / np.log(10)
         assert zarc_n_from_width(width_dec) == pytest.approx(n, abs=0.01)
+
+
+def test_candidates_are_unique_circuits():
+    import eisfit as ef
+    from pathlib import Path
+
+    path = Path(ef.__file__).parent / "_examples" / "zhang2020" / "25C01_cycle1.csv"
+    prop = ef.propose(ef.read(path)[0])
+    circuits = list(prop.candidates["circuit"])
+    assert len(circuits) == len(set(circuits))
+    assert prop.candidates["weight"].sum() == pytest.approx(1.0)
