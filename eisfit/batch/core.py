@@ -342,9 +342,6 @@ def run(
         executor.close()
 
     # ---- tables --------------------------------------------------------------------------
-    records = [r for _, rel in jobs_meta for r in results.get(rel, [])]
-    parameters, spectra = build_tables(records, pre_meta, groups, defaults=defaults)
-    grow = _growth(parameters) if len(parameters) else pd.DataFrame()
     files_df = pd.DataFrame(
         [
             {
@@ -362,6 +359,11 @@ def run(
         ],
         columns=["file", "path", "hash", "size", "status", "n_spectra", "error"],
     )
+    records = [r for _, rel in jobs_meta for r in results.get(rel, [])]
+    del results, jobs  # let the tables reuse this memory
+    parameters, spectra = build_tables(records, pre_meta, groups, defaults=defaults)
+    del records
+    grow = _growth(parameters) if len(parameters) else pd.DataFrame()
     opts = {
         "paths": [str(p) for p in roots],
         "model": model if isinstance(model, str) else dict(model),
