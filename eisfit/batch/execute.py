@@ -78,17 +78,22 @@ class ProcessExecutor:
         self._pool = ProcessPoolExecutor(max_workers=n_jobs, initializer=_die_with_parent)
 
     def map_unordered(self, fn, tagged):
-        from concurrent.futures import as_completed
+        from concurrent.futures import FIRST_COMPLETED, wait
 
-        futs = {self._pool.submit(fn, arg): tag for tag, arg in tagged}
+        pending = {self._pool.submit(fn, arg): tag for tag, arg in tagged}
         try:
-            for fut in as_completed(futs):
-                try:
-                    yield futs[fut], fut.result(), None
-                except Exception as e:  # a worker died or the task raised
-                    yield futs[fut], None, e
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    tag = pending.pop(fut)  # drop the future: its result is not kept alive
+                    try:
+                        res, err = fut.result(), None
+                    except Exception as e:  # a worker died or the task raised
+                        res, err = None, e
+                    del fut
+                    yield tag, res, err
         finally:
-            for f in futs:
+            for f in pending:
                 f.cancel()
 
     def close(self) -> None:
