@@ -27,7 +27,8 @@ PARAM_COLUMNS = [
 ]
 SPECTRA_COLUMNS = [
     "model", "status", "success", "chi2", "chi2_red", "aic", "bic", "n_points", "f_min", "f_max",
-    "kk_passed", "warm_start", "flags", "stage", "error", "message", "warnings", "seconds",
+    "kk_passed", "kk_error", "warm_start", "flags", "stage", "error", "message", "warnings",
+    "seconds",
     "hash",
 ]
 _Z95 = 1.959963984540054
@@ -190,7 +191,7 @@ class Compactor:
 
 _SCALAR_KEYS = ("file", "hash", "spectrum", "model", "success", "message", "error", "stage",
                 "n_points", "f_min", "f_max", "chi2", "chi2_red", "aic", "bic", "kk_passed",
-                "warm", "seconds")
+                "kk_error", "warm", "seconds")
 
 
 class CompactRecord:
@@ -270,6 +271,7 @@ def build_tables(
             f_min=rec["f_min"],
             f_max=rec["f_max"],
             kk_passed=rec["kk_passed"],
+            kk_error=rec.get("kk_error"),
             warm_start=bool(rec.get("warm")),
             flags=rec["flags"],
             stage=rec.get("stage"),

@@ -293,3 +293,18 @@ def test_progress_bar_counts_files(cycling_folder, capsys):
     _run(cycling_folder, None, progress=True)
     err = capsys.readouterr().err
     assert "12/12" in err
+
+
+def test_failing_optional_step_is_recorded_and_fits_kept(cycling_folder, monkeypatch):
+    import importlib
+
+    kkmod = importlib.import_module("eisfit.validate.kk")  # the module, not the function
+
+    def broken(spec, *a, **k):
+        raise RuntimeError("KK exploded")
+
+    monkeypatch.setattr(kkmod, "kk", broken)
+    res = _run(cycling_folder, None, kk=True)
+    assert (res.spectra["status"] == "ok").all()
+    assert res.spectra["kk_passed"].isna().all()
+    assert res.spectra["kk_error"].str.contains("RuntimeError: KK exploded").all()
