@@ -111,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _read(path: str):
-    from .data.readers import read
+    from . import read
 
     return read(path)
 
@@ -186,7 +186,7 @@ class _pd_opts:
 
 
 def _cmd_fit(a) -> int:
-    from .fitting import fit
+    from . import fit
 
     spectra = _read(a.file)
     picks = range(len(spectra)) if a.index is None else [a.index]
@@ -224,7 +224,7 @@ def _cmd_drt(a) -> int:
 
 
 def _cmd_kk(a) -> int:
-    from .validate.kk import kk
+    from . import kk
 
     spectra = _read(a.file)
     for i, s in enumerate(spectra):
@@ -236,7 +236,7 @@ def _cmd_kk(a) -> int:
 
 
 def _cmd_circuits(a) -> int:
-    from .circuit import presets
+    from . import presets
 
     for name, p in sorted(presets().items()):
         print(f"{name}\n    {p.circuit}\n    {p.description}")

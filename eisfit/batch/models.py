@@ -83,7 +83,7 @@ class ModelChoice:
 
 @lru_cache(maxsize=64)
 def _parse(text: str):
-    from ..circuit import parse
+    from .. import parse
 
     return parse(text)
 
@@ -98,7 +98,7 @@ def resolve(spec: str) -> ModelChoice:
         Neither a preset nor a valid circuit (the parser's message is kept).
     """
     spec = str(spec).strip()
-    from ..circuit import parse, presets
+    from .. import parse, presets
 
     known = presets()
     if spec in known:
@@ -202,7 +202,7 @@ class Arc:
 @lru_cache(maxsize=64)
 def series_arcs(text: str) -> tuple[Arc, ...]:
     """The top-level series arcs of a circuit, in circuit order."""
-    from ..circuit import Element, Parallel, Series
+    from .. import Element, Parallel, Series
 
     c = _parse(text)
     blocks = c.children if isinstance(c, Series) else (c,)

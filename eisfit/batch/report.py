@@ -62,7 +62,7 @@ def _label(row) -> str:
 
 
 def _spectrum(paths: dict, row) -> Any:
-    from ..data.readers import read
+    from .. import read
 
     spectra = read(paths[row["file"]])
     return spectra[int(row["spectrum"])]

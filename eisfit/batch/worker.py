@@ -180,7 +180,7 @@ def _fill_from_result(rec: dict, res: Any, circuit: Any) -> None:
 
 
 def _fit_one(spec, circuit, choice, options: FitOptions, init):
-    from ..fitting import fit as _fit  # lazy: the core is heavy
+    from .. import fit as _fit  # the public names (lazy imports, wherever they live)
 
     kw: dict[str, Any] = {"weight": options.weight}
     if choice.bounds:
@@ -203,7 +203,7 @@ def _fit_one(spec, circuit, choice, options: FitOptions, init):
 
 def _kk(spec, rec: dict) -> None:
     try:
-        from ..validate.kk import kk
+        from .. import kk
 
         r = kk(spec)
         rec["kk_passed"] = bool(r.passed)
@@ -272,7 +272,7 @@ def _fit_spectrum(spec, job, index, options, prev) -> dict:
 
 
 def _read(path: str):
-    from ..data.readers import read
+    from .. import read
 
     return read(path)
 
