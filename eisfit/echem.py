@@ -59,6 +59,14 @@ def _arr(x: Any, name: str) -> np.ndarray:
     return a
 
 
+def _err(x: Any, name: str) -> np.ndarray:
+    """An uncertainty: NaN (unknown, e.g. an undetermined fit parameter) propagates."""
+    a = np.abs(np.asarray(x, dtype=float))
+    if np.any(np.isinf(a)):
+        raise EisfitError(f"{name} must be finite or NaN, got {x!r}")
+    return a
+
+
 def _positive(x: Any, name: str) -> np.ndarray:
     a = _arr(x, name)
     if np.any(a <= 0):
@@ -113,7 +121,7 @@ def conductivity(R: Any, L: Any, A: Any, R_err: Any = None) -> Any:
     """
     r = _positive(R, "R")
     sigma = _positive(L, "L") / (r * _positive(A, "A"))
-    err = None if R_err is None else sigma * np.abs(_arr(R_err, "R_err")) / r
+    err = None if R_err is None else sigma * _err(R_err, "R_err") / r
     return _out(sigma, err)
 
 
@@ -121,7 +129,7 @@ def area_specific(R: Any, A: Any, R_err: Any = None) -> Any:
     """Area-specific resistance R·A (Ω·cm²); with ``R_err`` also its standard error."""
     a = _positive(A, "A")
     val = _arr(R, "R") * a
-    return _out(val, None if R_err is None else np.abs(_arr(R_err, "R_err")) * a)
+    return _out(val, None if R_err is None else _err(R_err, "R_err") * a)
 
 
 def interface_resistance(R: Any, A: Any, R_err: Any = None, *, electrodes: int = 2) -> Any:
@@ -150,7 +158,7 @@ def interface_resistance(R: Any, A: Any, R_err: Any = None, *, electrodes: int =
         raise EisfitError("electrodes must be >= 1")
     a = _positive(A, "A")
     val = _arr(R, "R") * a / int(electrodes)
-    err = None if R_err is None else np.abs(_arr(R_err, "R_err")) * a / int(electrodes)
+    err = None if R_err is None else _err(R_err, "R_err") * a / int(electrodes)
     return _out(val, err)
 
 
@@ -233,7 +241,7 @@ def _propagate(f: Callable, args: dict, errors: dict | None) -> Any:
         up = dict(vals, **{k: x + h})
         dn = dict(vals, **{k: x - h})
         d = (np.asarray(f(**up)) - np.asarray(f(**dn))) / (2 * h)
-        var = var + (d * _arr(e, k)) ** 2
+        var = var + (d * _err(e, k)) ** 2
     return _out(t, np.sqrt(var))
 
 
@@ -380,10 +388,9 @@ def arrhenius(
     dof = t.size - 2
     rss = float(resid @ resid)
     XtX_inv = np.linalg.inv((X * W[:, None]).T @ (X * W[:, None]))
-    if w is None:
-        cov = XtX_inv * (rss / dof if dof > 0 else np.nan)
-    else:
-        cov = XtX_inv
+    # with stated errors the covariance is still inflated when the law misfits (χ²_red > 1)
+    red = rss / dof if dof > 0 else np.nan
+    cov = XtX_inv * (red if w is None else max(1.0, red) if dof > 0 else 1.0)
     se = np.sqrt(np.diag(cov))
     return ArrheniusResult(
         params={"ln_A": float(beta[0]), "Ea": float(beta[1])},
@@ -463,8 +470,8 @@ def vtf(
         cov = np.linalg.inv(J.T @ J)
     except np.linalg.LinAlgError:
         cov = np.full((3, 3), np.nan)
-    if w is None:
-        cov = cov * (rss / dof if dof > 0 else np.nan)
+    red = rss / dof if dof > 0 else np.nan
+    cov = cov * (red if w is None else max(1.0, red) if dof > 0 else 1.0)
     se = np.sqrt(np.abs(np.diag(cov)))
     names = ("ln_A", "B", "T0")
     return VTFResult(

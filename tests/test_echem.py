@@ -209,3 +209,25 @@ def test_conductivity_and_arrhenius_from_a_batch_of_blocking_cells(tmp_path):
     assert fit.Ea == pytest.approx(Ea, rel=0.02)
     lo, hi = fit.ci()["Ea"]
     assert lo < Ea < hi
+
+
+def test_unknown_error_propagates_as_nan():
+    """A fit parameter whose standard error is undetermined (NaN) gives a NaN error, not a crash."""
+    from eisfit import echem
+
+    val, err = echem.interface_resistance(10.0, 1.5394, R_err=float("nan"))
+    assert val == pytest.approx(10.0 * 1.5394 / 2) and np.isnan(err)
+
+
+def test_weighted_arrhenius_error_grows_when_the_law_misfits():
+    """σ(T) that follows VTF, fitted by Arrhenius with tiny stated errors: the Ea error must
+    reflect the misfit (χ²_red ≫ 1), not only the stated σ errors."""
+    from eisfit import echem
+
+    T = np.linspace(293.0, 353.0, 7)
+    sigma = 10.0 * np.exp(-0.06 / (8.617333262e-5 * (T - 200.0)))  # VTF, T0 = 200 K
+    res = echem.arrhenius(T, sigma, sigma_err=1e-3 * sigma)
+    resid = np.log(sigma) - (res.params["ln_A"] - res.params["Ea"] / (8.617333262e-5 * T))
+    plain = echem.arrhenius(T, sigma)  # unweighted: error from the scatter alone
+    assert res.stderr["Ea"] == pytest.approx(plain.stderr["Ea"], rel=0.05)
+    assert np.max(np.abs(resid)) > 0.01

@@ -34,6 +34,11 @@ def _as_circuit(circuit: Any) -> tuple[Circuit, Mapping[str, tuple[float, float]
     if isinstance(circuit, Preset):
         return circuit.circuit, circuit.bounds
     if isinstance(circuit, str):
+        from ..circuit import presets
+
+        known = presets()
+        if circuit in known:  # a preset name
+            return known[circuit].circuit, known[circuit].bounds
         return parse(circuit), {}
     if isinstance(circuit, Circuit):
         return circuit, {}
@@ -158,13 +163,23 @@ def _fit(circuit, spectrum, init, weight, bounds, fixed, tie, keep_order, max_nf
     weight_name = weight if isinstance(weight, str) else "sigma"
 
     feat = analyse(f, Z)
-    guesses = initial_guesses(circuit, feat, max_guesses=max(multistart, 1))
-    if user_init:
-        guesses = [{**guesses[0], **user_init}] + guesses
-    for g in guesses:
+
+    def complete(g: dict[str, float]) -> dict[str, float]:
         g.update(setup.fixed)
         for dep, src in setup.ties.items():
             g[dep] = g[src]
+        return g
+
+    def auto_guesses() -> list[dict[str, float]]:
+        return [complete(g) for g in initial_guesses(circuit, feat, max_guesses=max(multistart, 1))]
+
+    if user_init and set(user_init) >= set(setup.free):  # e.g. a warm start: data guesses only if needed
+        guesses = [complete(dict(user_init))]
+    else:
+        guesses = auto_guesses()
+        if user_init:
+            guesses = [complete({**guesses[0], **user_init})] + guesses
+    first = guesses[0]
 
     compiled = circuit.compile()
     fun = _objective(compiled, setup, f, Z, w_re, w_im)
@@ -176,10 +191,12 @@ def _fit(circuit, spectrum, init, weight, bounds, fixed, tie, keep_order, max_nf
         th = setup.theta(res.x)
         return _relative_rms(compiled.z(th, f), Z)
 
-    best = levenberg_marquardt(fun, setup.to_x(guesses[0]), xlo, xhi, max_nfev=max_nfev)
+    best = levenberg_marquardt(fun, setup.to_x(first), xlo, xhi, max_nfev=max_nfev)
     n_starts = 1
     nfev = best.nfev
-    if (quality(best) > good_enough or not best.converged) and len(guesses) > 1 and multistart > 1:
+    if (quality(best) > good_enough or not best.converged) and multistart > 1:
+        if len(guesses) == 1:
+            guesses += auto_guesses()
         trials = [best]
         for g in guesses[1:multistart]:
             t = levenberg_marquardt(fun, setup.to_x(g), xlo, xhi, max_nfev=60)
@@ -197,7 +214,7 @@ def _fit(circuit, spectrum, init, weight, bounds, fixed, tie, keep_order, max_nf
         theta = _order_arcs(circuit, setup, theta)
     return _build_result(
         circuit, setup, compiled, f, Z, w_re, w_im, absolute, weight_name, theta, best,
-        feat, limit, nfev, n_starts, guesses[0], meta,
+        feat, limit, nfev, n_starts, first, meta,
     )
 
 

@@ -278,3 +278,20 @@ def test_well_conditioned_fit_has_finite_errors_and_group_sum():
     expected = np.sqrt(res.stderr["R_sei"] ** 2 + res.stderr["R_rs"] ** 2 + 2 * res.covariance[i, j])
     assert err == pytest.approx(expected)
     assert abs(total - 454 - 2064) < 3 * err + 0.05 * 2518
+
+
+def test_preset_names_are_accepted():
+    truth = dict(R0=20, R_ct=200, Wo_d_R=300, Wo_d_tau=1.0, Q_dl_Q=q_of(200, 1e-2, 0.85), Q_dl_n=0.85)
+    spec = ef.simulate("randles", F, truth, noise=0.005, seed=19)
+    res = ef.fit("randles", spec)
+    assert res.circuit == ef.preset("randles").circuit
+    assert res.values["R_ct"] == pytest.approx(200, rel=0.05)
+
+
+def test_bad_complete_warm_start_falls_back_to_data_guesses():
+    text, truth = LADDER3
+    spec = ef.simulate(text, F, truth, noise=0.005, seed=20)
+    awful = {k: (0.5 if k.endswith("_n") else v * 1e4) for k, v in truth.items()}
+    res = ef.fit(text, spec, init=awful)
+    assert res.success, res.message
+    assert res.values["R2"] == pytest.approx(450, rel=0.05)
