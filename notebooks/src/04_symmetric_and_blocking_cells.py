@@ -38,46 +38,11 @@ def cpe_q(R, f_peak, n):
     return (1 / (2 * np.pi * f_peak)) ** n / R
 
 
-def with_error(fn, R, A, R_err):
-    """Call an ef.echem helper with the fit's standard error when the fit has one.
-
-    (The helpers refuse a NaN error; the fitter reports NaN when it cannot give one.)
-    """
-    if np.isfinite(R_err):
-        return fn(R, A, R_err)
-    return fn(R, A), np.nan
-
-
-def group(fit, names):
-    """Sum of fitted parameters with its standard error from the covariance matrix."""
-    idx = [fit.parameter_names.index(n) for n in names]
-    var = float(np.asarray(fit.covariance)[np.ix_(idx, idx)].sum())
-    return sum(fit.values[n] for n in names), np.sqrt(var) if var >= 0 else np.nan
-
-
-_draws = {}
-
-
-def value_and_error(fit, preset, names, n=25):
-    """Sum of parameters with a standard error: from the fit's covariance matrix, or — where
-    the fit reports NaN — from a parametric bootstrap (n refits of spectra simulated from the
-    fitted model at the noise level of its residuals). Returns (value, stderr, source)."""
-    value, se = group(fit, names)
-    if np.isfinite(se):
-        return value, se, "fit"
-    if id(fit) not in _draws:
-        noise = float(np.sqrt(fit.chi2_red))  # modulus weighting: residual / |Z|
-        rng = np.random.default_rng(0)
-        sims = (ef.simulate(preset, fit.freq, fit.values, noise=noise, seed=rng) for _ in range(n))
-        _draws[id(fit)] = pd.DataFrame([ef.fit(preset, sim).values for sim in sims])
-    return value, float(_draws[id(fit)][list(names)].sum(axis=1).std(ddof=1)), "bootstrap"
-
-
 # %% [markdown]
 # ## 1. Li‖Li symmetric cell
 # The preset `lili_symmetric` has the paper's structure. Standard errors come from the fit's
-# covariance matrix; where the fitter reports none (NaN) they come from a parametric bootstrap
-# (column `stderr_from`). The simulated cell has the
+# covariance matrix (`FitResult.combine` for sums such as R_int + R_layer, correlations
+# included). The simulated cell has the
 # **published** interface resistance (R_int = 2 × 18 Ω·cm² / A) and R_layer = **6 Ω**;
 # assumed: R_bulk = 80 Ω (the "large arc"), arc apices at 200 kHz / 1 kHz / 10 Hz (CPE
 # exponents 0.9 / 0.85 / 0.9), and a reflective Warburg tail (30 Ω, τ = 100 s).
@@ -107,10 +72,10 @@ fit_li = ef.fit(lili, spec_li)
 print(fit_li.report())
 
 # %%
-R_int_fit, R_int_err, src_int = value_and_error(fit_li, lili, ["R_int"])
-R_layer_fit, R_layer_err, src_layer = value_and_error(fit_li, lili, ["R_layer"])
-r_int, r_int_err = with_error(ef.echem.interface_resistance, R_int_fit, A_LI, R_int_err)
-r3_asr, r3_asr_err = with_error(ef.echem.area_specific, R_layer_fit, A_LI, R_layer_err)
+R_int_fit, R_int_err = fit_li.values["R_int"], fit_li.stderr["R_int"]
+R_layer_fit, R_layer_err = fit_li.values["R_layer"], fit_li.stderr["R_layer"]
+r_int, r_int_err = ef.echem.interface_resistance(R_int_fit, A_LI, R_err=R_int_err)
+r3_asr, r3_asr_err = ef.echem.area_specific(R_layer_fit, A_LI, R_err=R_layer_err)
 pd.DataFrame(
     [
         dict(
@@ -118,21 +83,18 @@ pd.DataFrame(
             paper=R_INT_PER_ELECTRODE,
             fitted=r_int,
             stderr=r_int_err,
-            stderr_from=src_int,
         ),
         dict(
             quantity="R_layer (Ω)",
             paper=R3_PAPER_OHM,
             fitted=R_layer_fit,
             stderr=R_layer_err,
-            stderr_from=src_layer,
         ),
         dict(
             quantity="R_layer·A (Ω·cm²)",
             paper=R3_PAPER_OHM_CM2,
             fitted=r3_asr,
             stderr=r3_asr_err,
-            stderr_from=src_layer,
         ),
     ]
 )
@@ -204,9 +166,9 @@ I_err = dict(I0=0.003 * I0, Iss=float(current[t > 2.5 * 3600].std(ddof=1)))
 
 spec_ss = ef.simulate(lili, F, truth_ss, noise=0.005, seed=12)
 fit_ss = ef.fit(lili, spec_ss, init=fit_li)  # warm start from the spectrum before
-R0, R0_err, _ = value_and_error(fit_li, lili, ["R_int", "R_layer"])
-Rss, Rss_err, _ = value_and_error(fit_ss, lili, ["R_int", "R_layer"])
-Rl, Rl_err, _ = value_and_error(fit_ss, lili, ["R_bulk"])
+R0, R0_err = fit_li.combine(["R_int", "R_layer"])
+Rss, Rss_err = fit_ss.combine(["R_int", "R_layer"])
+Rl, Rl_err = fit_ss.values["R_bulk"], fit_ss.stderr["R_bulk"]
 print(f"I0 = {1e6 * I0:.2f} µA, Iss = {1e6 * Iss:.2f} µA")
 print(
     f"R0 = {R0:.2f} ± {R0_err:.2f} Ω, Rss = {Rss:.2f} ± {Rss_err:.2f} Ω, "
@@ -295,16 +257,14 @@ for i, (T, s) in enumerate(zip(T_C, sigma_true)):
     v = dict(R_bulk=R, Q_geo_Q=C_GEO, Q_geo_n=1.0, Q_dl_Q=5e-6, Q_dl_n=0.9)
     specs_b.append(ef.simulate(blocking, F_B, v, noise=0.005, seed=100 + i))
     fits_b.append(ef.fit(blocking, specs_b[-1]))
-R_fit, R_err, R_src = map(
-    np.array, zip(*(value_and_error(f, blocking, ["R_bulk"]) for f in fits_b))
-)
-sig, sig_err = ef.echem.conductivity(R_fit.astype(float), L_CM, A_SS, R_err=R_err.astype(float))
+R_fit = np.array([f.values["R_bulk"] for f in fits_b])
+R_err = np.array([f.stderr["R_bulk"] for f in fits_b])
+sig, sig_err = ef.echem.conductivity(R_fit, L_CM, A_SS, R_err=R_err)
 cond = pd.DataFrame(
     dict(
         T_C=T_C,
         R_bulk=R_fit,
         R_stderr=R_err,
-        stderr_from=R_src,
         sigma_S_cm=sig,
         sigma_stderr=sig_err,
         sigma_true=sigma_true,
@@ -322,11 +282,10 @@ for T, s_paper in SIGMA_PAPER.items():
     )
 
 # %% [markdown]
-# Arrhenius (straight line in 1/T) against VTF (curved), both fitted to ln σ without weights,
-# so that the scatter about each law sets its parameter uncertainties. (With `sigma_err=`
-# the fits are weighted by the conductivity errors and the uncertainties come from those
-# errors alone — for these 0.1 %-precise conductivities that would quote the activation
-# energy of the *wrong* law to ±0.0002 eV.)
+# Arrhenius (straight line in 1/T) against VTF (curved), both fitted to ln σ, so that the
+# scatter about each law sets its parameter uncertainties. (With `sigma_err=` the fits are
+# weighted by the conductivity errors, and the uncertainties are still inflated by the misfit
+# when a law does not describe the data, χ²_red > 1.)
 
 # %%
 arr = ef.echem.arrhenius(T_C, sig, T_unit="C")
