@@ -82,6 +82,15 @@ def looks_binary(raw: bytes) -> bool:
 _NUM_RE = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?$")
 
 
+
+def load_text(path: str | Path, expected: str) -> str:
+    """The decoded text of a file, or a :class:`ReaderError` saying it is binary, not ``expected``."""
+    raw = read_bytes(path)
+    if looks_binary(raw):
+        raise ReaderError(f"binary content, expected {expected}", path, 1)
+    return decode(raw)
+
+
 def to_float(token: str, decimal_comma: bool = False) -> float:
     """Parse one number (``ValueError`` if it is not one); ``1,5`` with ``decimal_comma``."""
     t = token.strip()

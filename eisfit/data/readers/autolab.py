@@ -13,10 +13,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ...errors import ReaderError
 from ..spectrum import Spectrum
 from . import table
-from ._common import decode, head_text, looks_binary, read_bytes
+from ._common import head_text, load_text
 
 FORMAT = "autolab"
 EXTENSIONS = (".txt", ".csv")
@@ -32,7 +31,4 @@ def sniff(head: str | bytes, path: Any = None) -> float:
 
 def read(path: str | Path, *, sign_fix: str = "keep", **options: Any) -> list[Spectrum]:
     """Read a NOVA ASCII impedance export."""
-    raw = read_bytes(path)
-    if looks_binary(raw):
-        raise ReaderError("binary content, expected a NOVA text export", path, 1)
-    return table.read_text(path, decode(raw), FORMAT, sign_fix=sign_fix, **options)
+    return table.read_text(path, load_text(path, "a NOVA text export"), FORMAT, sign_fix=sign_fix, **options)

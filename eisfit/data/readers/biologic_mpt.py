@@ -16,12 +16,10 @@ from ...errors import ReaderError
 from ..spectrum import Spectrum
 from ._common import (
     build_spectra,
-    decode,
     detect_roles,
     head_text,
-    looks_binary,
+    load_text,
     parse_block,
-    read_bytes,
     require_impedance,
 )
 
@@ -65,10 +63,7 @@ def _header_meta(lines: list[str]) -> dict[str, Any]:
 
 def read(path: str | Path, *, sign_fix: str = "auto", **options: Any) -> list[Spectrum]:
     """Read every spectrum in an EC-Lab ``.mpt`` text export."""
-    raw = read_bytes(path)
-    if looks_binary(raw):
-        raise ReaderError("binary content, expected EC-Lab text export", path, 1)
-    text = decode(raw)
+    text = load_text(path, "EC-Lab text export")
     lines = text.splitlines()
     if not lines or not lines[0].lstrip("\ufeff").startswith("EC-Lab ASCII FILE"):
         raise ReaderError("expected 'EC-Lab ASCII FILE' on the first line", path, 1)

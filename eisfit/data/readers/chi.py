@@ -13,12 +13,10 @@ from ...errors import ReaderError
 from ..spectrum import Spectrum
 from ._common import (
     build_spectra,
-    decode,
     detect_roles,
     head_text,
-    looks_binary,
+    load_text,
     parse_block,
-    read_bytes,
     require_impedance,
 )
 
@@ -40,10 +38,7 @@ def sniff(head: str | bytes, path: Any = None) -> float:
 
 def read(path: str | Path, *, sign_fix: str = "keep", **options: Any) -> list[Spectrum]:
     """Read a CH Instruments A.C. impedance text file."""
-    raw = read_bytes(path)
-    if looks_binary(raw):
-        raise ReaderError("binary content, expected a CHI text export", path, 1)
-    lines = decode(raw).splitlines()
+    lines = load_text(path, "a CHI text export").splitlines()
     hdr = next((k for k, ln in enumerate(lines) if ln.strip().startswith("Freq/Hz")), None)
     if hdr is None:
         raise ReaderError("expected a column header starting with 'Freq/Hz'", path)

@@ -18,12 +18,10 @@ from ...errors import EisfitWarning, ReaderError
 from ..spectrum import Spectrum
 from ._common import (
     build_spectra,
-    decode,
     detect_roles,
     head_text,
     is_number,
-    looks_binary,
-    read_bytes,
+    load_text,
     require_impedance,
 )
 
@@ -86,10 +84,7 @@ def _header(lines: list[str]) -> dict[str, Any]:
 
 def read(path: str | Path, *, sign_fix: str = "auto", **options: Any) -> list[Spectrum]:
     """Read the ZCURVE table of a Gamry ``.DTA`` file."""
-    raw = read_bytes(path)
-    if looks_binary(raw):
-        raise ReaderError("binary content, expected a Gamry .DTA text file", path, 1)
-    lines = decode(raw).splitlines()
+    lines = load_text(path, "a Gamry .DTA text file").splitlines()
     start = next((k for k, ln in enumerate(lines) if ln.startswith("ZCURVE\t")), None)
     if start is None:
         raise ReaderError("expected a 'ZCURVE<TAB>TABLE' section (no impedance table)", path)

@@ -19,12 +19,10 @@ from ...errors import ReaderError
 from ..spectrum import Spectrum
 from ._common import (
     build_spectra,
-    decode,
     detect_roles,
     head_text,
     is_number,
-    looks_binary,
-    read_bytes,
+    load_text,
 )
 
 FORMAT = "palmsens-csv"
@@ -51,10 +49,7 @@ def sniff(head: str | bytes, path: Any = None) -> float:
 
 def read(path: str | Path, *, sign_fix: str = "keep", **options: Any) -> list[Spectrum]:
     """Read every scan of a PSTrace impedance CSV."""
-    raw = read_bytes(path)
-    if looks_binary(raw):
-        raise ReaderError("binary content, expected a PSTrace CSV", path, 1)
-    lines = decode(raw).splitlines()
+    lines = load_text(path, "a PSTrace CSV").splitlines()
     hdr = next((k for k, ln in enumerate(lines) if _is_header(ln)), None)
     if hdr is None:
         raise ReaderError("expected a header with 'freq / Hz' and Z columns", path)

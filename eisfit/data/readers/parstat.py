@@ -10,10 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ...errors import ReaderError
 from ..spectrum import Spectrum
 from . import table
-from ._common import decode, head_text, looks_binary, read_bytes
+from ._common import head_text, load_text
 
 FORMAT = "parstat"
 EXTENSIONS = (".txt",)
@@ -30,7 +29,5 @@ def sniff(head: str | bytes, path: Any = None) -> float:
 
 def read(path: str | Path, *, sign_fix: str = "keep", **options: Any) -> list[Spectrum]:
     """Read a Parstat text export (impedance rows only)."""
-    raw = read_bytes(path)
-    if looks_binary(raw):
-        raise ReaderError("binary content, expected a Parstat text export", path, 1)
-    return table.read_text(path, decode(raw), FORMAT, sign_fix=sign_fix, **options)
+    text = load_text(path, "a Parstat text export")
+    return table.read_text(path, text, FORMAT, sign_fix=sign_fix, **options)

@@ -17,12 +17,10 @@ from ...errors import ReaderError
 from ..spectrum import Spectrum
 from ._common import (
     build_spectra,
-    decode,
     detect_roles,
     head_text,
     is_number,
-    looks_binary,
-    read_bytes,
+    load_text,
     require_impedance,
 )
 
@@ -59,10 +57,7 @@ def _info(line: str) -> dict[str, Any]:
 
 def read(path: str | Path, *, sign_fix: str = "keep", **options: Any) -> list[Spectrum]:
     """Read every spectrum of a RelaxIS text export."""
-    raw = read_bytes(path)
-    if looks_binary(raw):
-        raise ReaderError("binary content, expected a RelaxIS text export", path, 1)
-    lines = decode(raw).splitlines()
+    lines = load_text(path, "a RelaxIS text export").splitlines()
     hdr = next((k for k, ln in enumerate(lines[:10]) if ln.startswith("Data: ")), None)
     if hdr is None:
         raise ReaderError("expected a 'Data: Frequency<TAB>Data: Z'...' header line", path)

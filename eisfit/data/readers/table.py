@@ -38,6 +38,7 @@ from ._common import (
     guess_separator,
     head_text,
     is_number,
+    load_text,
     looks_binary,
     read_bytes,
     split_line,
@@ -406,7 +407,4 @@ def _col_opts(options: dict) -> dict:
 
 def read(path: str | Path, *, sign_fix: str = "auto", **options: Any) -> list[Spectrum]:
     """Read a delimited text table (see module docstring)."""
-    raw = read_bytes(path)
-    if looks_binary(raw):
-        raise ReaderError("binary content, expected a text table", path, 1)
-    return read_text(path, decode(raw), FORMAT, sign_fix=sign_fix, **options)
+    return read_text(path, load_text(path, "a text table"), FORMAT, sign_fix=sign_fix, **options)

@@ -17,12 +17,10 @@ from ...errors import ReaderError
 from ..spectrum import Spectrum
 from ._common import (
     build_spectra,
-    decode,
     detect_roles,
     head_text,
     is_number,
-    looks_binary,
-    read_bytes,
+    load_text,
 )
 
 FORMAT = "versastudio-par"
@@ -57,10 +55,7 @@ def _section(lines: list[str], name: str) -> dict[str, str]:
 
 def read(path: str | Path, *, sign_fix: str = "keep", **options: Any) -> list[Spectrum]:
     """Read the impedance segments of a VersaStudio ``.par`` file."""
-    raw = read_bytes(path)
-    if looks_binary(raw):
-        raise ReaderError("binary content, expected a VersaStudio .par text file", path, 1)
-    lines = decode(raw).splitlines()
+    lines = load_text(path, "a VersaStudio .par text file").splitlines()
     exp = _section(lines, "Experiment")
     meta: dict[str, Any] = {}
     if exp.get("DateAcquired") or exp.get("TimeAcquired"):

@@ -24,12 +24,10 @@ from ..spectrum import Spectrum
 from ._common import (
     Roles,
     build_spectra,
-    decode,
     guess_separator,
     head_text,
-    looks_binary,
+    load_text,
     parse_block,
-    read_bytes,
 )
 
 FORMAT = "zplot"
@@ -81,10 +79,7 @@ def _roles(names: list[str]) -> Roles:
 
 def read(path: str | Path, *, sign_fix: str = "keep", **options: Any) -> list[Spectrum]:
     """Read a ZPlot ``.z`` (or legacy Z60W text) file."""
-    raw = read_bytes(path)
-    if looks_binary(raw):
-        raise ReaderError("binary content, expected a ZPlot text file", path, 1)
-    lines = decode(raw).splitlines()
+    lines = load_text(path, "a ZPlot text file").splitlines()
     if not lines:
         raise ReaderError("empty file", path)
     first = lines[0].lstrip("\ufeff")
