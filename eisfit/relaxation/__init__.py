@@ -9,8 +9,6 @@
 
 from __future__ import annotations
 
-import sys
-import types
 from importlib import import_module
 
 from .analytic import exact_gamma
@@ -27,19 +25,4 @@ def __getattr__(name: str):
         value = getattr(import_module(".proposal", __name__), name)
         globals()[name] = value
         return value
-    raise AttributeError(f"module 'eisfit.drt' has no attribute {name!r}")
-
-
-class _CallableModule(types.ModuleType):
-    """``eisfit.drt`` is both this package and the :func:`drt` function.
-
-    Importing any submodule (``eisfit.drt.kernels``) makes Python bind the *package* to
-    the name ``drt`` on :mod:`eisfit`, shadowing the lazily exported function; calling the
-    package forwards to :func:`drt` so that ``ef.drt(spectrum)`` works either way.
-    """
-
-    def __call__(self, *args, **kwargs):
-        return drt(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
+    raise AttributeError(f"module 'eisfit.relaxation' has no attribute {name!r}")

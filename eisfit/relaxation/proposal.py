@@ -377,7 +377,7 @@ def propose(
     max_nfev : int
         Iteration limit of each candidate fit.
     **drt_kwargs
-        Passed to :func:`eisfit.relaxation` (e.g. ``fmax=6e3``, ``capacitive_only=True``).
+        Passed to :func:`eisfit.drt` (e.g. ``fmax=6e3``, ``capacitive_only=True``).
 
     Returns
     -------
