@@ -26,32 +26,25 @@ SHARED = ROOT.parent / "shared" / "data"
 F71 = np.logspace(5, -2, 71)
 
 
-def _ladder(f, R0, pairs):
-    w = 2 * np.pi * f
-    Z = R0 + 0j
-    for R, C in pairs:
-        Z = Z + R / (1 + 1j * w * R * C)
-    return Z
-
-
-def _noisy(Z, sigma, seed):
-    rng = np.random.default_rng(seed)
-    return Z + sigma * np.abs(Z) * (rng.standard_normal(Z.size) + 1j * rng.standard_normal(Z.size))
+def _rc_ladder(R0, pairs, noise=0.0, seed=None) -> ef.Spectrum:
+    """R0 - (R1|C1) - … on the 71-point grid, simulated with eisfit (modulus noise)."""
+    values = {"R0": R0}
+    for k, (R, C) in enumerate(pairs, start=1):
+        values[f"R{k}"], values[f"C{k}"] = R, C
+    return ef.simulate(ef.ladder(len(pairs), "RC"), F71, values, noise=noise, seed=seed)
 
 
 def spectra() -> list[tuple[str, ef.Spectrum]]:
     out = [
         (
             "R-(RC)-(RC), 0.1 % noise",
-            ef.Spectrum(F71, _noisy(_ladder(F71, 0.1, [(0.2, 0.025), (0.5, 4.0)]), 1e-3, 1)),
+            _rc_ladder(0.1, [(0.2, 0.025), (0.5, 4.0)], 1e-3, 1),
         ),
         (
             "R-(RC)x3 battery, 0.5 % noise",
-            ef.Spectrum(
-                F71, _noisy(_ladder(F71, 0.02, [(0.01, 0.01), (0.03, 3.3), (0.05, 1e3)]), 5e-3, 2)
-            ),
+            _rc_ladder(0.02, [(0.01, 0.01), (0.03, 3.3), (0.05, 1e3)], 5e-3, 2),
         ),
-        ("R-(RC)-(RC), exact", ef.Spectrum(F71, _ladder(F71, 0.1, [(0.2, 0.025), (0.5, 4.0)]))),
+        ("R-(RC)-(RC), exact", _rc_ladder(0.1, [(0.2, 0.025), (0.5, 4.0)])),
     ]
     real = SHARED / "hybrid-drt_solid-state" / "tutorials" / "EISGALV_EISTest3.DTA"
     if real.is_file():
