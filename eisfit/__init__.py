@@ -4,13 +4,53 @@
 >>> model = ef.parse("R0 - (R1 | Q1)")
 >>> model.parameters
 ('R0', 'R1', 'Q1_Q', 'Q1_n')
+
+The analysis core (circuits, fitting, DRT, Kramers–Kronig, model selection, readers) is
+imported here explicitly; scipy, pandas and matplotlib are imported by the functions that
+need them, so ``import eisfit`` stays fast. ``eisfit.fit`` and ``eisfit.drt`` are the
+functions; their subpackages are ``eisfit.fit.*`` / ``eisfit.drt.*`` modules (import
+them by full name, e.g. ``from eisfit.fit.result import FitResult``). The batch layer,
+plotting and electrochemistry helpers (which need pandas / matplotlib) are loaded on
+first use: ``ef.batch``, ``ef.plot``, ``ef.echem``; ``__init__.pyi`` declares them for
+static tools.
 """
 
 from __future__ import annotations
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version as _version
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _version
 
+from .circuit import (
+    ELEMENTS,
+    C,
+    Circuit,
+    Element,
+    G,
+    H,
+    L,
+
+    Parallel,
+    Q,
+    R,
+    Series,
+    T,
+    Tb,
+    W,
+    Wo,
+    Ws,
+    from_cdc,
+    from_impedance_py,
+    ladder,
+    parse,
+    preset,
+    presets,
+    to_cdc,
+    to_impedance_py,
+)
+from .data.readers import read
+from .data.spectrum import Spectrum
+from .drt import DRTResult, drt
 from .errors import (
     CircuitError,
     CircuitSyntaxError,
@@ -19,80 +59,34 @@ from .errors import (
     FitError,
     ReaderError,
 )
-from .data.spectrum import Spectrum
+from .fit import FitResult, fit, simulate
+from .selection import Proposal, propose
+from .validate import KKResult, kk
 
 try:
     __version__ = _version("eisfit-battery")
 except PackageNotFoundError:  # running from a source tree
     __version__ = "0+unknown"
 
-# Heavier parts are imported on first use so that ``import eisfit`` stays fast.
-_LAZY = {
-    # circuit DSL
-    "parse": ("eisfit.circuit", "parse"),
-    "Circuit": ("eisfit.circuit", "Circuit"),
-    "Element": ("eisfit.circuit", "Element"),
-    "Series": ("eisfit.circuit", "Series"),
-    "Parallel": ("eisfit.circuit", "Parallel"),
-    "R": ("eisfit.circuit", "R"),
-    "C": ("eisfit.circuit", "C"),
-    "L": ("eisfit.circuit", "L"),
-    "Q": ("eisfit.circuit", "Q"),
-    "W": ("eisfit.circuit", "W"),
-    "Wo": ("eisfit.circuit", "Wo"),
-    "Ws": ("eisfit.circuit", "Ws"),
-    "G": ("eisfit.circuit", "G"),
-    "H": ("eisfit.circuit", "H"),
-    "T": ("eisfit.circuit", "T"),
-    "Tb": ("eisfit.circuit", "Tb"),
-    "ladder": ("eisfit.circuit", "ladder"),
-    "preset": ("eisfit.circuit", "preset"),
-    "presets": ("eisfit.circuit", "presets"),
-    "from_impedance_py": ("eisfit.circuit", "from_impedance_py"),
-    "to_impedance_py": ("eisfit.circuit", "to_impedance_py"),
-    "from_cdc": ("eisfit.circuit", "from_cdc"),
-    "ELEMENTS": ("eisfit.circuit", "ELEMENTS"),
-    # fitting
-    "fit": ("eisfit.fitting", "fit"),
-    "FitResult": ("eisfit.fitting", "FitResult"),
-    "simulate": ("eisfit.fitting", "simulate"),
-    # readers and validation
-    "read": ("eisfit.data.readers", "read"),
-    "kk": ("eisfit.validate.kk", "kk"),
-    "KKResult": ("eisfit.validate.kk", "KKResult"),
-    # DRT
-    "drt": ("eisfit.relaxation", "drt"),
-    "DRTResult": ("eisfit.relaxation", "DRTResult"),
-    "propose": ("eisfit.relaxation", "propose"),
-    "Proposal": ("eisfit.relaxation", "Proposal"),
-    # submodules
-    "plot": ("eisfit.plot", None),
-    "batch": ("eisfit.batch", None),
-    "echem": ("eisfit.echem", None),
-}
+#: Subpackages that need pandas or matplotlib, imported on first attribute access.
+_LAZY_MODULES = ("batch", "plot", "echem")
 
 __all__ = [
-    "CircuitError",
-    "CircuitSyntaxError",
-    "EisfitError",
-    "EisfitWarning",
-    "FitError",
-    "ReaderError",
-    "Spectrum",
-    *_LAZY,
+    "CircuitError", "CircuitSyntaxError", "EisfitError", "EisfitWarning", "FitError",
+    "ReaderError", "Spectrum", "read",
+    "parse", "Circuit", "Element", "Series", "Parallel", "ELEMENTS",
+    "R", "C", "L", "Q", "W", "Wo", "Ws", "G", "H", "T", "Tb",
+    "ladder", "preset", "presets", "from_impedance_py", "to_impedance_py", "from_cdc", "to_cdc",
+    "fit", "FitResult", "simulate", "drt", "DRTResult", "propose", "Proposal", "kk", "KKResult",
+    *_LAZY_MODULES,
 ]
 
-
 def __getattr__(name: str):
-    try:
-        module, attr = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module 'eisfit' has no attribute {name!r}") from None
-    mod = import_module(module)
-    value = mod if attr is None else getattr(mod, attr)
-    globals()[name] = value
-    return value
-
+    if name in _LAZY_MODULES:
+        module = import_module(f"{__name__}.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'eisfit' has no attribute {name!r}")
 
 def __dir__():
     return sorted(__all__)

@@ -11,12 +11,12 @@ Modules: :mod:`~.discover` (finding files, content hashes), :mod:`~.metadata`
 (file-name patterns, sidecar tables), :mod:`~.models` (model per state, arc order),
 :mod:`~.worker` (the fit task), :mod:`~.execute` (local processes, Dask),
 :mod:`~.cache` (atomic writes, incremental cache), :mod:`~.tables`,
-:mod:`~.growth`, :mod:`~.report`, :mod:`~.core` (:func:`run`).
+:mod:`~.growth`, :mod:`~.report`, :mod:`~.pipeline` (:func:`run`).
 """
 
 from __future__ import annotations
 
-from .core import BatchResult, run, write_outputs
+from .pipeline import BatchResult, run, write_outputs
 from .discover import discover, file_hash
 from .growth import growth, line_fit
 from .metadata import FilenamePattern, load_sidecar

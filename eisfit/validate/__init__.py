@@ -1,5 +1,5 @@
 """Data validation: the linear Kramers–Kronig test."""
 
-from .kk import KKResult, kk
+from .kramers_kronig import KKResult, kk
 
 __all__ = ["kk", "KKResult"]

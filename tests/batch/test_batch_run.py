@@ -127,7 +127,7 @@ def test_killed_run_resumes_to_the_same_tables(tmp_path):
             time.sleep(0.3)
             return orig(task)
         w.run_task = slow
-        import eisfit.batch.core as core
+        import eisfit.batch.pipeline as core
         core.run_task = slow
         ef.batch.run({str(folder)!r}, {MODEL!r}, out={str(out)!r}, pattern={PATTERN!r},
                      n_jobs=1, chunk_size=4, report=False)

@@ -12,7 +12,7 @@ from scipy import stats
 from ..circuit import Circuit, Element, Parallel, Preset, parse
 from ..data.spectrum import Spectrum
 from ..errors import EisfitWarning, FitError
-from .init import Features, analyse, arc_slots, initial_guesses, signature, slot_tau
+from .starts import Features, analyse, arc_slots, initial_guesses, signature, slot_tau
 from .lm import levenberg_marquardt
 from .params import ParamSetup, from_lmfit, setup_parameters
 from .result import Derived, FitResult

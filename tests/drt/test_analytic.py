@@ -7,8 +7,8 @@ import pytest
 from _drt_spectra import hn, rc, warburg_open, warburg_short, zarc
 from scipy.integrate import quad
 
-from eisfit.relaxation import analytic
-from eisfit.relaxation.kernels import hat_kernel, hat_kernel_exact, kernel_matrix, tau_grid
+from eisfit.drt import analytic
+from eisfit.drt.kernels import hat_kernel, hat_kernel_exact, kernel_matrix, tau_grid
 
 FREQS = np.logspace(-3, 4, 15)
 

@@ -7,7 +7,7 @@ import pytest
 from _drt_spectra import FREQ, add_noise, rc, warburg_open, warburg_short, zarc
 
 import eisfit as ef
-from eisfit.relaxation.proposal import zarc_n_from_width
+from eisfit.selection import zarc_n_from_width
 
 
 def _spec(Z, seed):
@@ -112,7 +112,7 @@ def test_reuses_given_drt_and_passes_window():
 
 
 def test_zarc_n_from_width_inverts_the_zarc_drt():
-    from eisfit.relaxation.analytic import zarc_gamma
+    from eisfit.drt.analytic import zarc_gamma
 
     u = np.linspace(-8, 8, 20001)
     for n in (0.6, 0.75, 0.9):

@@ -39,7 +39,7 @@ def weights_for(Z: np.ndarray, weight: str | None = "modulus", sigma=None) -> tu
         Standard deviations; overrides ``weight``. Real → same for both parts; complex →
         ``sigma.real`` for Z', ``sigma.imag`` for Z''. A scalar applies to every point.
     """
-    from ..fitting.weights import residual_weights
+    from ..fit.weights import residual_weights
 
     if sigma is not None:
         s = np.asarray(sigma)

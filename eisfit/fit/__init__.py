@@ -1,6 +1,6 @@
 """Fitting: weights, least-squares core, automatic starting values, FitResult."""
 
-from .core import fit, simulate
+from .fitter import fit, simulate
 from .result import Derived, FitResult
 from .weights import residual_weights, stack
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import eisfit as ef
-from eisfit.fitting.weights import residual_weights, stack
+from eisfit.fit.weights import residual_weights, stack
 
 ZD = np.array([3 + 4j, 1 - 1j])  # data
 ZM = np.array([4 + 4j, 1 + 0j])  # model → difference [1, 1j]

@@ -24,11 +24,11 @@ from typing import Any
 
 import numpy as np
 
-from ..data.spectrum import Spectrum
-from ..errors import EisfitError, EisfitWarning, FitError
-from .core import drt as _drt
-from .peaks import Peak
-from .result import DRTResult
+from .data.spectrum import Spectrum
+from .errors import EisfitError, EisfitWarning, FitError
+from .drt.inversion import drt as _drt
+from .drt.peaks import Peak
+from .drt.result import DRTResult
 
 __all__ = ["Proposal", "propose", "zarc_n_from_width"]
 
@@ -244,7 +244,7 @@ CHI2_FLOOR_REL = 1e-5
 
 def _chi2_floor(Z: np.ndarray, weight) -> float:
     """χ²/point of a fit whose residuals are ``CHI2_FLOOR_REL`` of the data."""
-    from ..fitting.weights import residual_weights
+    from .fit.weights import residual_weights
 
     w_re, w_im, _ = residual_weights(Z, weight)
     mean_sq = 0.5 * float(np.mean((w_re * Z.real) ** 2 + (w_im * Z.imag) ** 2))
@@ -395,8 +395,8 @@ def propose(
     """
     import pandas as pd
 
-    from ..circuit import parse
-    from ..fitting import fit as _fit
+    from .circuit import parse
+    from .fit import fit as _fit
 
     if diffusion not in ("auto", "Ws", "Wo", "both", "none"):
         raise FitError(f"diffusion must be 'auto', 'Ws', 'Wo', 'both' or 'none', got {diffusion!r}")
