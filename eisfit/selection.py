@@ -244,7 +244,7 @@ CHI2_FLOOR_REL = 1e-5
 
 def _chi2_floor(Z: np.ndarray, weight) -> float:
     """χ²/point of a fit whose residuals are ``CHI2_FLOOR_REL`` of the data."""
-    from .fit.weights import residual_weights
+    from .linear.weights import residual_weights
 
     w_re, w_im, _ = residual_weights(Z, weight)
     mean_sq = 0.5 * float(np.mean((w_re * Z.real) ** 2 + (w_im * Z.imag) ** 2))
@@ -257,7 +257,7 @@ def _criterion(fr, floor: float, penalty: float) -> float:
     On noise-free synthetic data χ² falls to round-off, and extra parameters fitting
     round-off would otherwise win; above the floor this equals ``fr.aic``/``fr.bic``.
     """
-    m = fr.n_points
+    m = fr.n_residuals
     return float(m * np.log(max(fr.chi2 / m, floor)) + fr.n_params * penalty)
 
 
@@ -444,7 +444,7 @@ def propose(
                 "n_params": fr.n_params,
                 "chi2": fr.chi2,
                 "aic": _criterion(fr, floor, 2.0),
-                "bic": _criterion(fr, floor, float(np.log(fr.n_points))),
+                "bic": _criterion(fr, floor, float(np.log(fr.n_residuals))),
                 "whiteness": _whiteness(fr.residuals),
                 "success": fr.success,
             }

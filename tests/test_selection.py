@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _drt_spectra import FREQ, add_noise, rc, warburg_open, warburg_short, zarc
+from closed_form import FREQ, add_noise, rc, warburg_open, warburg_short, zarc
 
 import eisfit as ef
 from eisfit.selection import zarc_n_from_width

@@ -14,7 +14,8 @@ from .peaks import find_peaks
 from .problem import build_problem
 from .regularization import CRITERIA, ScanPoint, choose, evaluate, posterior_std
 from .result import DRTResult
-from .solver import QPSolution, solve_cvxpy, solve_nnls
+from ..linear.solve import QPSolution, nnls as solve_nnls
+from .solver import solve_cvxpy
 
 __all__ = ["DEFAULT_LAM_GRID", "drt"]
 

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import FitError
-from .kernels import derivative_matrix, kernel_matrix, tau_grid
+from ..linear.basis import series_columns
+from ..linear.kernels import derivative_matrix, kernel_matrix, tau_grid
+from ..linear.weights import residual_weights, stack, stack_columns
 
 __all__ = ["WEIGHTS", "DRTProblem", "build_problem", "weights_for"]
 
@@ -39,8 +41,6 @@ def weights_for(Z: np.ndarray, weight: str | None = "modulus", sigma=None) -> tu
         Standard deviations; overrides ``weight``. Real → same for both parts; complex →
         ``sigma.real`` for Z', ``sigma.imag`` for Z''. A scalar applies to every point.
     """
-    from ..fit.weights import residual_weights
-
     if sigma is not None:
         s = np.asarray(sigma)
         if s.ndim == 0:
@@ -97,22 +97,12 @@ def build_problem(
         raise FitError(f"penalty order must be 0, 1 or 2, got {order}")
     tau, h = tau_grid(freq, ppd=ppd, extend=extend)
     w = 2 * np.pi * freq
-    cols, names, scales = [np.ones(freq.size, complex)], ["R_inf"], [1.0]
-    if inductance:
-        wmax = float(w.max())
-        cols.append(1j * w / wmax)
-        names.append("L")
-        scales.append(1.0 / wmax)
-    if series_capacitance:
-        wmin = float(w.min())
-        cols.append(-1j * wmin / w)
-        names.append("C_inv")
-        scales.append(wmin)
-    Kg = kernel_matrix(freq, tau, h)
-    K = np.column_stack(cols + [Kg])
+    extras = series_columns(freq, inductance=inductance, capacitance=series_capacitance)
+    names = extras.names
+    K = np.column_stack([extras.K, kernel_matrix(freq, tau, h)])
     w_re, w_im = weights_for(Z, weight, sigma)
-    A = np.vstack([K.real * w_re[:, None], K.imag * w_im[:, None]])
-    b = np.concatenate([Z.real * w_re, Z.imag * w_im])
+    A = stack_columns(K, w_re, w_im)
+    b = stack(Z, w_re, w_im)
     H = A.T @ A
     g = A.T @ b
     ne = len(names)
@@ -131,7 +121,7 @@ def build_problem(
     Pg *= np.trace(H[ne:, ne:])
     P = np.zeros((ne + m, ne + m))
     P[ne:, ne:] = Pg
-    scales_arr = np.concatenate([np.asarray(scales), np.ones(m)])
+    scales_arr = np.concatenate([extras.scale, np.ones(m)])
     return DRTProblem(
         freq=freq,
         Z=Z,

@@ -22,11 +22,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import cho_factor, cho_solve, solve_triangular
 
 from ..errors import FitError
 from .problem import DRTProblem
-from .solver import QPSolution, solve_nnls
+from ..linear.solve import QPSolution, cho_factor, cho_solve
+from ..linear.solve import nnls as solve_nnls
 
 __all__ = ["CRITERIA", "ScanPoint", "choose", "evaluate", "scan"]
 
@@ -74,14 +74,14 @@ def evaluate(
         logdet = 2.0 * float(np.sum(np.log(np.abs(np.diag(c)))))
         if dof:
             HFF = prob.H[np.ix_(F, F)]
-            dof_v = float(np.trace(cho_solve((c, low), HFF, check_finite=False)))
+            dof_v = float(np.trace(cho_solve((c, low), HFF)))
         else:
             dof_v = float("nan")
     else:
         dof_v, logdet = 0.0, 0.0
     Fp = F[F >= prob.n_extra]
     if Fp.size:
-        cp_ = cho_factor(prob.P[np.ix_(Fp, Fp)], check_finite=False)[0]
+        cp_ = cho_factor(prob.P[np.ix_(Fp, Fp)])[0]
         logdet_p = 2.0 * float(np.sum(np.log(np.abs(np.diag(cp_)))))
     else:
         logdet_p = 0.0
@@ -214,6 +214,8 @@ def posterior_std(prob: DRTProblem, point: ScanPoint) -> tuple[np.ndarray, np.nd
     sigma2 = point.res2 / max(n - point.dof, 1.0)
     if not F.size or point.sol.chol is None:
         return np.zeros((0, 0)), F, sigma2
+    from scipy.linalg import solve_triangular
+
     c, _low = point.sol.chol
     # (UᵀU)⁻¹ = U⁻¹ U⁻ᵀ with U upper triangular
     Uinv = solve_triangular(c, np.eye(F.size), lower=False, check_finite=False)

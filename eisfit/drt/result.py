@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from .kernels import kernel_matrix
+from ..linear.kernels import kernel_matrix
 from .peaks import Peak, assign_basins, find_peaks
 
 __all__ = ["DRTResult"]

@@ -1,145 +1,23 @@
-"""Solvers for the regularised non-negative least-squares DRT problem.
+"""The DRT problem written in cvxpy: the reference implementation.
 
-The problem, for a fixed regularisation strength λ, is
+For a fixed regularisation strength λ the DRT solves
 
 .. math::
 
     \\min_{x \\ge 0} \\; \\lVert A x - b \\rVert^2 + \\lambda\\, x^T P x
 
-with ``A`` the weighted (real-stacked) kernel matrix and ``P`` a positive semi-definite
-penalty (zero on unpenalised variables such as R∞ and L). It is solved on the normal
-equations ``H = AᵀA``, ``g = Aᵀb`` by block principal pivoting (Kim & Park, 2011), which
-can be warm-started from the free set of a neighbouring λ: a scan over a λ grid then
-costs about one Cholesky factorisation per grid point.
-
-:func:`solve_cvxpy` writes exactly the same problem in cvxpy; it is the reference
-implementation (slow, but extra constraints are one line there).
+The fast path solves it on the normal equations with :func:`eisfit.linear.solve.nnls`;
+:func:`solve_cvxpy` states exactly the same problem in cvxpy (slow, but extra constraints
+are one line there) and the tests check that both agree.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
-from scipy.linalg import LinAlgError, cho_factor, cho_solve, solve_triangular
 
-__all__ = ["QPSolution", "solve_cvxpy", "solve_nnls"]
+from ..linear.solve import QPSolution
 
-
-@dataclass(frozen=True)
-class QPSolution:
-    """Solution of one regularised NNLS problem.
-
-    Attributes
-    ----------
-    x : numpy.ndarray
-        The solution (non-negative).
-    free : numpy.ndarray
-        Boolean mask of variables not held at zero by the constraint.
-    chol : tuple or None
-        Cholesky factor of ``(H + λP)`` restricted to ``free`` (for criteria and
-        posterior spreads); ``None`` from the cvxpy solver.
-    iterations : int
-        Pivoting iterations used.
-    """
-
-    x: np.ndarray
-    free: np.ndarray
-    chol: tuple | None
-    iterations: int
-
-
-def _factor(M: np.ndarray) -> tuple:
-    try:
-        return cho_factor(M, lower=False, check_finite=False)
-    except LinAlgError:
-        jitter = 1e-12 * max(float(np.trace(M)) / max(M.shape[0], 1), 1e-300)
-        return cho_factor(M + jitter * np.eye(M.shape[0]), lower=False, check_finite=False)
-
-
-def solve_nnls(
-    H: np.ndarray,
-    g: np.ndarray,
-    free0: np.ndarray | None = None,
-    max_iter: int = 40,
-) -> QPSolution:
-    """Minimise ``½ xᵀHx − gᵀx`` subject to ``x ≥ 0`` (``H`` positive definite).
-
-    Parameters
-    ----------
-    H : numpy.ndarray
-        Symmetric positive-definite matrix (``AᵀA + λP``), shape (m, m).
-    g : numpy.ndarray
-        Linear term ``Aᵀb``, shape (m,).
-    free0 : numpy.ndarray of bool, optional
-        Initial guess of the free (positive) set, e.g. from a neighbouring λ.
-    max_iter : int
-        Safety cap on pivoting iterations.
-
-    Returns
-    -------
-    QPSolution
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> H = np.array([[2.0, 0.0], [0.0, 1.0]]); g = np.array([2.0, -1.0])
-    >>> solve_nnls(H, g).x
-    array([1., 0.])
-    """
-    m = g.size
-    if max_iter <= 0:
-        return _lawson_hanson(H, g)
-    free = np.zeros(m, bool) if free0 is None else np.asarray(free0, bool).copy()
-    best = m + 1
-    budget = 3
-    scale = float(np.max(np.abs(g))) if m else 1.0
-    tol = 1e-12 * max(scale, 1e-300)
-    x = np.zeros(m)
-    chol = None
-    it = 0
-    for it in range(1, max_iter + 1):
-        x = np.zeros(m)
-        if free.any():
-            chol = _factor(H[np.ix_(free, free)])
-            x[free] = cho_solve(chol, g[free], check_finite=False)
-        else:
-            chol = None
-        y = H @ x - g
-        bad = (free & (x < -tol)) | (~free & (y < -tol))
-        nbad = int(bad.sum())
-        if nbad == 0:
-            break
-        if nbad < best:
-            best, budget = nbad, 3
-            free ^= bad
-        elif budget > 0:
-            budget -= 1
-            free ^= bad
-        else:  # backup rule: flip only the last infeasible index (guarantees termination)
-            k = int(np.flatnonzero(bad)[-1])
-            free[k] = not free[k]
-    else:
-        return _lawson_hanson(H, g)
-    x = np.where(free, np.maximum(x, 0.0), 0.0)
-    x.setflags(write=False)
-    free.setflags(write=False)
-    return QPSolution(x=x, free=free, chol=chol, iterations=it)
-
-
-def _lawson_hanson(H: np.ndarray, g: np.ndarray) -> QPSolution:
-    """Fallback when pivoting cycles (very ill-conditioned H): classical active set."""
-    from scipy.optimize import nnls
-
-    c, _low = _factor(H)
-    U = np.triu(c)
-    d = solve_triangular(U, g, trans="T", lower=False, check_finite=False)
-    x, _ = nnls(U, d, maxiter=50 * g.size)
-    free = x > 0
-    chol = _factor(H[np.ix_(free, free)]) if free.any() else None
-    x.setflags(write=False)
-    free.setflags(write=False)
-    return QPSolution(x=x, free=free, chol=chol, iterations=-1)
+__all__ = ["solve_cvxpy"]
 
 
 def solve_cvxpy(

@@ -1,7 +1,6 @@
-"""Fitting: weights, least-squares core, automatic starting values, FitResult."""
+"""Non-linear fitting: parameters, Levenberg–Marquardt, starting values, FitResult."""
 
 from .fitter import fit, simulate
 from .result import Derived, FitResult
-from .weights import residual_weights, stack
 
-__all__ = ["fit", "simulate", "FitResult", "Derived", "residual_weights", "stack"]
+__all__ = ["fit", "simulate", "FitResult", "Derived"]

@@ -2,32 +2,64 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from ..circuit import Circuit, Element, Parallel, Preset, parse
 from ..data.spectrum import Spectrum
-from ..errors import EisfitWarning, FitError
-from .starts import Features, analyse, arc_slots, initial_guesses, signature, slot_tau
+from ..errors import FitError
+from ..validate.kramers_kronig import KKResult, kk
+from ..circuit.arcs import arcs, ordered_values, time_constants
+from .starts import analyse, initial_guesses
 from .lm import levenberg_marquardt
 from .params import ParamSetup, from_lmfit, setup_parameters
 from .result import Derived, FitResult
-from .weights import residual_weights, stack, stack_jacobian
+from ..linear.weights import residual_weights, stack, stack_jacobian
 
-__all__ = ["fit", "simulate", "NOISE_RATIO_LIMIT", "NOISE_FLOOR"]
+__all__ = ["fit", "simulate", "reference", "NOISE_RATIO_LIMIT", "NOISE_FLOOR"]
 
-#: A fit whose |Z|-relative residual RMS exceeds this multiple of the noise level
-#: (estimated by a Kramers–Kronig-consistent reference fit) is reported as failed …
+#: A fit is successful when its residual is within this multiple of the residual of the
+#: linear Kramers–Kronig test circuit fitted to the same data (both corrected for their
+#: fitted parameters) …
 NOISE_RATIO_LIMIT = 2.5
-#: … unless that RMS is below this floor (1 % of |Z|, the accuracy instruments quote over
-#: most of their range); below it a systematic misfit is only warned about.
-NOISE_FLOOR = 1e-2
-#: Above this multiple of the noise level the multi-start tries other starting points.
+#: … or when its relative RMS residual is below this floor (0.5 % of |Z|); a systematic
+#: misfit below the floor is only warned about. The same two numbers judge every frequency
+#: band (a model that misses the inductive high-frequency end or a low-frequency tail fails
+#: there even if the overall residual is small).
+NOISE_FLOOR = 5e-3
+#: Above this multiple of the reference residual the multi-start tries other starting points.
 RETRY_RATIO = 1.3
+#: Consecutive points of a band checked by the verdict.
+BAND_POINTS = 5
+
+
+#: Fewest points on which the fit verdict uses a Kramers–Kronig reference.
+MIN_REFERENCE_POINTS = 5
+
+
+@lru_cache(maxsize=64)
+def _reference(key: tuple[bytes, bytes]) -> KKResult | None:
+    f = np.frombuffer(key[0], float)
+    Z = np.frombuffer(key[1], complex)
+    if f.size < MIN_REFERENCE_POINTS or np.any(Z == 0):
+        return None
+    return kk(Spectrum(f, Z, _checked=True))
+
+
+def reference(freq: np.ndarray, Z: np.ndarray) -> KKResult | None:
+    """The Kramers–Kronig test of the data a fit is judged against (cached per spectrum).
+
+    :func:`fit` compares its residual with this test circuit's residual on the same
+    points; fitting several models to one spectrum computes it once. ``None`` for fewer
+    than :data:`MIN_REFERENCE_POINTS` points (the verdict then rests on the 0.5 % floor).
+    """
+    f = np.ascontiguousarray(freq, float)
+    z = np.ascontiguousarray(Z, complex)
+    return _reference((f.tobytes(), z.tobytes()))
 
 
 def _as_circuit(circuit: Any) -> tuple[Circuit, Mapping[str, tuple[float, float]]]:
@@ -70,9 +102,42 @@ def _objective(compiled, setup: ParamSetup, f, Z, w_re, w_im):
     return fun
 
 
-def _relative_rms(zfit: np.ndarray, Z: np.ndarray) -> float:
-    d = (zfit - Z) / np.abs(Z)
-    return float(np.sqrt(np.mean(d.real**2 + d.imag**2)))
+def _relative_s(zfit: np.ndarray, Z: np.ndarray, p: int) -> float:
+    """Relative residual standard deviation, corrected for ``p`` fitted parameters."""
+    d = (Z - zfit) / np.abs(Z)
+    return float(np.sqrt(np.sum(d.real**2 + d.imag**2) / max(2 * Z.size - p, 1)))
+
+
+def _bands(f: np.ndarray, res: np.ndarray, ref: KKResult) -> list[tuple[float, float, float, float]]:
+    """Frequency bands the model misses: ``(f_lo, f_hi, rms there, multiple of reference)``.
+
+    Every run of :data:`BAND_POINTS` consecutive points is compared with the reference
+    residual (the larger of its overall level and its level in that run); failing runs
+    that touch are merged.
+    """
+    n = f.size
+    k = min(BAND_POINTS, n)
+    e2 = np.abs(res) ** 2
+    r2 = np.abs(ref.residuals) ** 2
+    c = np.concatenate(([0.0], np.cumsum(e2)))
+    cr = np.concatenate(([0.0], np.cumsum(r2)))
+    fit_w = np.sqrt((c[k:] - c[:-k]) / k)
+    ref_w = np.maximum(np.sqrt((cr[k:] - cr[:-k]) / k), ref.s)
+    bad = (fit_w > NOISE_RATIO_LIMIT * ref_w) & (fit_w > NOISE_FLOOR)
+    out = []
+    i = 0
+    while i < bad.size:
+        if not bad[i]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < bad.size and bad[j + 1]:
+            j += 1
+        lo, hi = i, j + k - 1
+        e = float(np.sqrt(np.mean(e2[lo:hi + 1])))
+        out.append((float(f[lo]), float(f[hi]), e, e / max(float(ref_w[i:j + 1].min()), 1e-300)))
+        i = j + 1
+    return out
 
 
 def fit(
@@ -184,12 +249,13 @@ def _fit(circuit, spectrum, init, weight, bounds, fixed, tie, keep_order, max_nf
     compiled = circuit.compile()
     fun = _objective(compiled, setup, f, Z, w_re, w_im)
     xlo, xhi = setup.x_bounds()
-    limit = max(NOISE_RATIO_LIMIT * feat.ref_rms, NOISE_FLOOR)
-    good_enough = max(RETRY_RATIO * feat.ref_rms, 1e-3)
+    ref = reference(f, Z)
+    p_free = setup.n_free
+    good_enough = max(RETRY_RATIO * ref.s, 1e-3) if ref is not None else NOISE_FLOOR
 
     def quality(res) -> float:
         th = setup.theta(res.x)
-        return _relative_rms(compiled.z(th, f), Z)
+        return _relative_s(compiled.z(th, f), Z, p_free)
 
     best = levenberg_marquardt(fun, setup.to_x(first), xlo, xhi, max_nfev=max_nfev)
     n_starts = 1
@@ -214,41 +280,16 @@ def _fit(circuit, spectrum, init, weight, bounds, fixed, tie, keep_order, max_nf
         theta = _order_arcs(circuit, setup, theta)
     return _build_result(
         circuit, setup, compiled, f, Z, w_re, w_im, absolute, weight_name, theta, best,
-        feat, limit, nfev, n_starts, first, meta,
+        ref, nfev, n_starts, first, meta,
     )
 
 
 def _order_arcs(circuit: Circuit, setup: ParamSetup, theta: np.ndarray) -> np.ndarray:
-    """Permute interchangeable top-level arcs so their time constants increase.
-
-    Arcs are interchangeable when they have the same structure and none of their
-    parameters is fixed or tied; a permutation is applied only if every moved value lies
-    within the bounds of the parameter it moves to (the fitted Z is unchanged by it).
-    """
-    names = list(setup.names)
-    values = dict(zip(names, theta))
-    index = {n: i for i, n in enumerate(names)}
+    """Interchangeable arcs relabelled so their time constants increase (Z unchanged)."""
+    names = setup.names
     locked = set(setup.fixed) | set(setup.ties) | set(setup.ties.values())
-    groups: dict[Any, list[Parallel]] = {}
-    for arc in arc_slots(circuit):
-        pn = [p for e in arc.elements for p in e.param_names]
-        if not locked.intersection(pn):
-            groups.setdefault(signature(arc), []).append(arc)
-    out = dict(values)
-    for arcs in groups.values():
-        taus = [slot_tau(a, values) for a in arcs]
-        if len(arcs) < 2 or not all(np.isfinite(taus)):
-            continue
-        order = np.argsort(taus, kind="stable")
-        moved = {}
-        for dst, src in zip(arcs, [arcs[i] for i in order]):
-            for pd_, ps in zip(
-                [p for e in dst.elements for p in e.param_names],
-                [p for e in src.elements for p in e.param_names],
-            ):
-                moved[pd_] = values[ps]
-        if all(setup.lo[index[n]] <= v <= setup.hi[index[n]] for n, v in moved.items()):
-            out.update(moved)
+    bounds = {n: (setup.lo[i], setup.hi[i]) for i, n in enumerate(names)}
+    out = ordered_values(circuit, dict(zip(names, theta)), locked, bounds)
     return np.array([out[n] for n in names])
 
 
@@ -256,7 +297,7 @@ def _derived(circuit: Circuit, values: dict[str, float], cov: np.ndarray, names)
     """τ, characteristic frequency and Brug effective capacitance, with delta-method errors."""
     idx = {n: i for i, n in enumerate(names)}
     items: list[tuple[str, str, str, list[str], Any]] = []
-    for arc in arc_slots(circuit):
+    for arc in arcs(circuit):
         rs = [e for e in arc.children if isinstance(e, Element) and e.kind == "R"]
         cs = [e for e in arc.children if isinstance(e, Element) and e.kind in ("C", "Q")]
         if len(rs) != 1 or len(cs) != 1 or len(arc.children) != 2:
@@ -317,8 +358,23 @@ def _covariance_x(Jx: np.ndarray, s2: float) -> tuple[np.ndarray, np.ndarray]:
     return cov, bad
 
 
+def _t975(dof: int) -> float:
+    """Two-sided 95 % quantile of Student's t (scipy, imported on first use)."""
+    from scipy.special import stdtrit
+
+    return float(stdtrit(max(dof, 1), 0.975))
+
+
+def _chi2_pvalue(chi2: float, dof: int) -> float:
+    """Upper tail of χ² (Wilson–Hilferty; ample for "implausible" at p < 1e-6)."""
+    if dof <= 0:
+        return float("nan")
+    z = ((chi2 / dof) ** (1 / 3) - (1 - 2 / (9 * dof))) / np.sqrt(2 / (9 * dof))
+    return 1.0 - NormalDist().cdf(float(z))
+
+
 def _build_result(circuit, setup, compiled, f, Z, w_re, w_im, absolute, weight_name, theta,
-                  lm, feat: Features, limit, nfev, n_starts, init, meta) -> FitResult:
+                  lm, ref: KKResult, nfev, n_starts, init, meta) -> FitResult:
     names = setup.names
     z_fit, J = compiled.z_jac(theta, f)
     r = stack(z_fit - Z, w_re, w_im)
@@ -346,7 +402,7 @@ def _build_result(circuit, setup, compiled, f, Z, w_re, w_im, absolute, weight_n
     cov[:, undetermined] = np.nan
     se = np.sqrt(np.clip(np.diag(cov), 0, None))
     se[np.isnan(np.diag(cov))] = np.nan
-    tq = stats.t.ppf(0.975, max(dof, 1))
+    tq = _t975(dof)
     ci = []
     for i, n in enumerate(names):
         v, s = theta[i], se[i]
@@ -357,51 +413,55 @@ def _build_result(circuit, setup, compiled, f, Z, w_re, w_im, absolute, weight_n
             ci.append((v / k, v * k))
         else:
             ci.append((v - tq * s, v + tq * s))
-    # bounds reached
-    at_bound = set()
-    for i, n in enumerate(names):
-        if setup.column[i] < 0:
-            continue
-        lo, hi = setup.lo[i], setup.hi[i]
-        tol = 1e-6 * max(abs(lo), abs(hi) if np.isfinite(hi) else 0, 1e-300)
-        if (np.isfinite(lo) and theta[i] - lo <= max(tol, 1e-9 * abs(theta[i]))) or (
-            np.isfinite(hi) and hi - theta[i] <= max(tol, 1e-9 * abs(theta[i]))
-        ):
-            if not (setup.log[i] and lo == 0):
-                at_bound.add(n)
-    rel = _relative_rms(z_fit, Z)
-    ratio = rel / feat.ref_rms if feat.ref_rms > 0 else np.inf
+    at_bound = _at_bound(setup, theta)
+    # -- the verdict: the lin-KK residual of the same data is the reference -------------
+    res = (Z - z_fit) / np.abs(Z)
+    rms = float(np.sqrt(np.mean(np.abs(res) ** 2)))
+    s_fit = _relative_s(z_fit, Z, p)
+    if ref is None:
+        ratio = float("nan")
+    else:
+        ratio = s_fit / ref.s if ref.s > 0 else np.inf
     problems = []
     if not lm.converged:
         problems.append(f"optimiser stopped: {lm.message}")
     if not np.all(np.isfinite(z_fit)):
         problems.append("model is not finite at the fitted values")
-    if rel > limit:
+    bands = _bands(f, res, ref) if ref is not None else []
+    if ref is None and rms > NOISE_FLOOR:
+        problems.append(f"relative RMS residual {rms:.2%} above {NOISE_FLOOR:.1%} (no "
+                        f"Kramers–Kronig reference on {f.size} points)")
+    if ratio > NOISE_RATIO_LIMIT and rms > NOISE_FLOOR:
         problems.append(
-            f"residuals are {ratio:.1f}× the noise level of the data (relative RMS {rel:.2%} vs "
-            f"{feat.ref_rms:.2%} for a Kramers–Kronig-consistent reference): the model does not "
-            "describe the data"
+            f"residuals are {ratio:.1f}× those of a Kramers–Kronig test circuit on the same "
+            f"data (relative RMS {rms:.2%} vs {ref.rms:.2%}): the model does not describe the "
+            "data"
         )
-        if at_bound:
-            problems.append(f"parameters stuck at a bound: {', '.join(sorted(at_bound))}")
+    for lo, hi, e, mult in bands:
+        problems.append(f"misses {lo:.3g}–{hi:.3g} Hz (residual {e:.2%}, {mult:.0f}× the "
+                        f"reference there){_band_hint(f, Z, lo, hi)}")
+    if problems and at_bound:
+        problems.append(f"parameters stuck at a bound: {', '.join(sorted(at_bound))}")
     if absolute and dof > 0:
-        pval = stats.chi2.sf(chi2, dof)
+        pval = _chi2_pvalue(chi2, dof)
         if pval < 1e-6:
-            problems.append(f"χ² = {chi2:.4g} for {dof} degrees of freedom is implausible (p = {pval:.1e}) given the stated σ")
+            problems.append(f"χ² = {chi2:.4g} for {dof} degrees of freedom is implausible "
+                            f"(p = {pval:.1e}) given the stated σ")
     if not problems and ratio > NOISE_RATIO_LIMIT:
         warn.append(
-            f"systematic misfit: residuals are {ratio:.1f}× the noise level (relative RMS {rel:.2%}, "
-            f"below the {NOISE_FLOOR:.0%} failure floor)"
+            f"systematic misfit: residuals are {ratio:.1f}× the Kramers–Kronig reference "
+            f"(relative RMS {rms:.2%}, below the {NOISE_FLOOR:.1%} failure floor)"
         )
+    if ref is not None and not ref.passed:
+        warn.append(f"the data fail the Kramers–Kronig test ({ref.reason}); the fit is judged "
+                    "against the best a consistent model can do")
     if at_bound and not problems:
         warn.append(f"parameters at a bound: {', '.join(sorted(at_bound))}")
-    relse = [n for i, n in enumerate(names) if setup.column[i] >= 0 and np.isfinite(se[i]) and se[i] > abs(theta[i])]
-    if relse:
-        warn.append(f"poorly determined (stderr > 100 %): {', '.join(relse)}")
+    values = dict(zip(names, theta))
+    warn += identifiability_warnings(circuit, values, se, setup, f)
     success = not problems
     message = "; ".join(problems) if problems else f"converged after {nfev} evaluations"
     logl_term = m * np.log(chi2 / m) if chi2 > 0 else -np.inf
-    values = dict(zip(names, theta))
     return FitResult(
         circuit=circuit,
         parameter_names=names,
@@ -415,17 +475,19 @@ def _build_result(circuit, setup, compiled, f, Z, w_re, w_im, absolute, weight_n
         at_bound=frozenset(at_bound),
         chi2=chi2,
         dof=dof,
-        n_points=m,
+        n_points=int(f.size),
         aic=float(logl_term + 2 * p),
         bic=float(logl_term + p * np.log(m)),
         freq=f,
         Z=Z,
         Z_fit=z_fit,
-        residuals=w_re * (z_fit - Z).real + 1j * w_im * (z_fit - Z).imag,
+        residuals=res,
         weight=weight_name,
         success=success,
         message=message,
         noise_ratio=float(ratio),
+        rms=rms,
+        reference_rms=float(ref.rms) if ref is not None else float("nan"),
         nfev=nfev,
         n_starts=n_starts,
         units=tuple(circuit.units.items()),
@@ -434,6 +496,65 @@ def _build_result(circuit, setup, compiled, f, Z, w_re, w_im, absolute, weight_n
         warnings=tuple(warn),
         meta=tuple(meta.items()),
     )
+
+
+def _band_hint(f: np.ndarray, Z: np.ndarray, lo: float, hi: float) -> str:
+    sel = (f >= lo) & (f <= hi)
+    if lo <= f.min() and hi >= f.max():
+        return ""
+    if hi >= f.max() and np.median(Z.imag[sel]) > 0:
+        return ": the inductive high-frequency part (add L or La)"
+    if hi >= f.max():
+        return ": the high-frequency end"
+    if lo <= f.min():
+        return ": the low-frequency tail (a diffusion element or a CPE?)"
+    return ""
+
+
+def _at_bound(setup: ParamSetup, theta: np.ndarray) -> set[str]:
+    out = set()
+    for i, n in enumerate(setup.names):
+        if setup.column[i] < 0:
+            continue
+        lo, hi = setup.lo[i], setup.hi[i]
+        tol = 1e-6 * max(abs(lo), abs(hi) if np.isfinite(hi) else 0, 1e-300)
+        if (np.isfinite(lo) and theta[i] - lo <= max(tol, 1e-9 * abs(theta[i]))) or (
+            np.isfinite(hi) and hi - theta[i] <= max(tol, 1e-9 * abs(theta[i]))
+        ):
+            if not (setup.log[i] and lo == 0):
+                out.add(n)
+    return out
+
+
+#: A time constant further than this factor outside the measured band is not determined.
+TAU_BAND_FACTOR = 3.0
+
+
+def identifiability_warnings(circuit: Circuit, values: Mapping[str, float], se: np.ndarray,
+                             setup: ParamSetup, f: np.ndarray) -> list[str]:
+    """Warnings for parameters the data cannot pin down.
+
+    - an arc or diffusion element whose time constant lies more than
+      :data:`TAU_BAND_FACTOR` beyond the measured band ``[1/(2π f_max), 1/(2π f_min)]``:
+      its resistance is extrapolated, not measured;
+    - a free positive parameter whose 95 % confidence interval spans more than a decade.
+    """
+    out = []
+    lo_tau, hi_tau = 1 / (2 * np.pi * f.max()), 1 / (2 * np.pi * f.min())
+    for label, tau in time_constants(circuit, values).items():
+        if tau > TAU_BAND_FACTOR * hi_tau or tau < lo_tau / TAU_BAND_FACTOR:
+            side = "below the lowest" if tau > hi_tau else "above the highest"
+            out.append(
+                f"{label}: time constant {tau:.3g} s lies {side} measured frequency "
+                f"(f = {1 / (2 * np.pi * tau):.3g} Hz, band {f.min():.3g}–{f.max():.3g} Hz); "
+                "its resistance is extrapolated, not measured"
+            )
+    wide = [n for i, n in enumerate(setup.names)
+            if setup.column[i] >= 0 and setup.log[i] and np.isfinite(se[i])
+            and values[n] > 0 and 2 * 1.96 * se[i] / values[n] > np.log(10)]
+    if wide:
+        out.append(f"confidence interval wider than a decade: {', '.join(wide)}")
+    return out
 
 
 def simulate(

@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from ..results import frozen_arrays
+
 __all__ = ["FitResult", "Derived"]
 
 
@@ -35,8 +37,21 @@ class FitResult:
         Parameter name → (low, high), 95 % confidence interval (log-normal for positive
         parameters, symmetric for exponents).
     success : bool
-        False if the optimiser did not converge or the residuals are far above the
-        noise level of the data; ``message`` says why.
+        False if the optimiser did not converge, or the residuals are more than
+        ``NOISE_RATIO_LIMIT`` (2.5) times those of a Kramers–Kronig test circuit fitted to
+        the same data and above 0.5 % of |Z| — overall or in a frequency band;
+        ``message`` says why (and names the band).
+    residuals : ndarray
+        ``(Z − Z_fit)/|Z|`` at ``freq`` (data minus model, relative, like every residual
+        in eisfit), whatever the weighting of the fit.
+    n_points : int
+        Number of frequencies fitted (the least-squares problem has ``2·n_points``
+        residuals: real and imaginary parts).
+    noise_ratio : float
+        Residual standard deviation of the fit over that of the Kramers–Kronig test
+        circuit on the same data (both corrected for their fitted parameters).
+    rms, reference_rms : float
+        Relative RMS residual of the fit and of the Kramers–Kronig test circuit.
     """
 
     circuit: Any
@@ -62,6 +77,8 @@ class FitResult:
     success: bool
     message: str
     noise_ratio: float
+    rms: float
+    reference_rms: float
     nfev: int
     n_starts: int
     units: tuple[tuple[str, str], ...]
@@ -69,6 +86,9 @@ class FitResult:
     derived: tuple[Derived, ...] = ()
     warnings: tuple[str, ...] = ()
     meta: tuple[tuple[str, Any], ...] = field(default=())
+
+    def __post_init__(self):
+        frozen_arrays(self)
 
     # -- mappings -----------------------------------------------------------------
     @property
@@ -94,6 +114,11 @@ class FitResult:
     @property
     def n_params(self) -> int:
         return len(self.free)
+
+    @property
+    def n_residuals(self) -> int:
+        """Number of real residuals of the least-squares problem (``2·n_points``)."""
+        return 2 * self.n_points
 
     @property
     def chi2_red(self) -> float:
@@ -125,6 +150,19 @@ class FitResult:
 
     def __getitem__(self, name: str) -> float:
         return self.values[name]
+
+    def impedance(self, freq: Any) -> np.ndarray:
+        """The fitted model's impedance at arbitrary frequencies (Hz).
+
+        Examples
+        --------
+        >>> import numpy as np, eisfit as ef
+        >>> m = ef.parse("R0 - (R1 | C1)")
+        >>> res = ef.fit(m, ef.simulate(m, np.logspace(4, -1, 30), {"R0": 1, "R1": 9, "C1": 1e-3}))
+        >>> bool(np.allclose(res.impedance([1e9, 1e-9]), [1, 10], rtol=1e-6))
+        True
+        """
+        return self.circuit.impedance(freq, self.values)
 
     # -- tables -------------------------------------------------------------------
     def to_frame(self):
@@ -173,10 +211,11 @@ class FitResult:
         lines = [
             f"circuit      {self.circuit}",
             f"status       {'success' if self.success else 'FAILED'}: {self.message}",
-            f"points       {self.n_points // 2} frequencies, {self.n_params} free parameters, "
+            f"points       {self.n_points} frequencies, {self.n_params} free parameters, "
             f"weight={self.weight}",
-            f"chi2         {self.chi2:.4g}  (reduced {self.chi2_red:.4g}),  "
-            f"residual/noise {self.noise_ratio:.3g}",
+            f"chi2         {self.chi2:.4g}  (reduced {self.chi2_red:.4g})",
+            f"residual     {self.rms:.3%} of |Z| RMS, {self.noise_ratio:.3g}× the "
+            f"Kramers–Kronig reference ({self.reference_rms:.3%})",
             f"AIC / BIC    {self.aic:.2f} / {self.bic:.2f}",
             "",
             f"{'parameter':<12}{'value':>12}{'stderr':>11}{'rel':>9}   {'95 % CI':<25} unit",
@@ -211,8 +250,9 @@ class FitResult:
         return (
             f"<div><b>{e(str(self.circuit))}</b> — "
             f"<span style='color:{colour}'>{'success' if self.success else 'FAILED'}</span>: "
-            f"{e(self.message)}<br>χ²<sub>red</sub> = {self.chi2_red:.4g}, residual/noise = "
-            f"{self.noise_ratio:.3g}, AIC = {self.aic:.2f}, BIC = {self.bic:.2f}"
+            f"{e(self.message)}<br>χ²<sub>red</sub> = {self.chi2_red:.4g}, residual "
+            f"{self.rms:.3%} of |Z| = {self.noise_ratio:.3g}× the Kramers–Kronig reference, "
+            f"AIC = {self.aic:.2f}, BIC = {self.bic:.2f}"
             f"<table><tr><th>parameter</th><th>value</th><th>stderr</th><th>rel</th>"
             f"<th>95 % CI</th><th>unit</th><th></th></tr>{rows}</table>"
             f"{'<ul>' + warn + '</ul>' if warn else ''}</div>"
@@ -226,7 +266,7 @@ class FitResult:
             return [np.asarray(a).real.tolist(), np.asarray(a).imag.tolist()]
 
         d = {
-            "eisfit_fit_result": 1,
+            "eisfit_fit_result": 2,
             "circuit": str(self.circuit),
             "parameter_names": list(self.parameter_names),
             "values": list(self._values),
@@ -250,6 +290,8 @@ class FitResult:
             "success": self.success,
             "message": self.message,
             "noise_ratio": _num(self.noise_ratio),
+            "rms": _num(self.rms),
+            "reference_rms": _num(self.reference_rms),
             "nfev": self.nfev,
             "n_starts": self.n_starts,
             "units": [list(u) for u in self.units],
@@ -265,7 +307,7 @@ class FitResult:
         from ..circuit import parse
 
         d = json.loads(text)
-        if d.get("eisfit_fit_result") != 1:
+        if d.get("eisfit_fit_result") != 2:
             raise ValueError("not an eisfit FitResult JSON document")
 
         def cplx(p):
@@ -298,6 +340,8 @@ class FitResult:
             success=d["success"],
             message=d["message"],
             noise_ratio=f(d["noise_ratio"]),
+            rms=f(d["rms"]),
+            reference_rms=f(d["reference_rms"]),
             nfev=d["nfev"],
             n_starts=d["n_starts"],
             units=tuple(tuple(u) for u in d["units"]),

@@ -1,9 +1,9 @@
 """Automatic starting values, taken from the data.
 
 1. A quick non-negative distribution of relaxation times (NNLS on a τ grid with a
-   series resistance, inductance and capacitance; lightly ridge-regularised) describes
-   the spectrum by R∞, L, 1/C∞ and resistances γₖ at time constants τₖ. Its residual
-   is also a Kramers–Kronig-consistent reference for the noise level.
+   series resistance, inductance and capacitance; lightly ridge-regularised; the linear
+   core of :mod:`eisfit.linear`) describes the spectrum by R∞, L, 1/C∞ and resistances γₖ
+   at time constants τₖ.
 2. The circuit is cut into *slots*: every parallel node with a resistive branch is an
    arc; Warburg, Gerischer, Havriliak–Negami and transmission-line elements are slots
    of their own; series R, L and C/Q take R∞, L and C∞.
@@ -20,11 +20,13 @@ from dataclasses import dataclass
 from itertools import permutations
 
 import numpy as np
-from scipy.optimize import nnls
-
 from ..circuit import Circuit, Element, Parallel, Series
+from ..circuit.arcs import has_resistive_branch, signature, top_parts
+from ..linear.basis import series_columns, voigt_design, voigt_tau
+from ..linear.solve import nnls
+from ..linear.weights import stack, stack_columns
 
-__all__ = ["Features", "analyse", "initial_guesses", "arc_slots", "slot_tau"]
+__all__ = ["Features", "analyse", "initial_guesses"]
 
 _DIFFUSION = ("Wo", "Ws", "T", "Tb")
 _ARC_ELEMENTS = ("G", "H")
@@ -41,7 +43,6 @@ class Features:
     inv_c: float
     tau: np.ndarray
     gamma: np.ndarray
-    ref_rms: float  # RMS of the |Z|-relative residual of the reference fit
 
     @property
     def z_scale(self) -> float:
@@ -49,36 +50,31 @@ class Features:
 
 
 def analyse(freq: np.ndarray, Z: np.ndarray, per_decade: float = 5.0, ridge: float = 1e-4) -> Features:
-    """Quick NNLS distribution of relaxation times (see module docstring)."""
+    """Quick non-negative DRT: R∞, L, 1/C and Voigt elements on a coarse τ grid.
+
+    The |Z|-weighted design of :mod:`eisfit.linear` with columns scaled to unit norm is
+    solved by NNLS with a small ridge on the relaxation part (``ridge`` relative to the
+    unit diagonal), which spreads a process over neighbouring nodes instead of picking
+    one at random.
+    """
     order = np.argsort(freq)
     f, z = np.asarray(freq, float)[order], np.asarray(Z, complex)[order]
-    w = 2 * np.pi * f
-    wt = 1.0 / np.maximum(np.abs(z), 1e-300)
-    lo, hi = np.log10(1 / w.max()) - 1.0, np.log10(1 / w.min()) + 1.0
-    m = max(int(np.ceil((hi - lo) * per_decade)) + 1, 12)
-    tau = np.logspace(lo, hi, m)
-    wt_ = np.outer(w, tau)
-    kre = 1.0 / (1.0 + wt_ * wt_)
-    kim = -wt_ * kre
-    n = f.size
-    A = np.zeros((2 * n, 3 + m))
-    A[:n, 0] = 1.0
-    A[n:, 1] = w
-    A[n:, 2] = -1.0 / w
-    A[:n, 3:] = kre
-    A[n:, 3:] = kim
-    A *= np.concatenate((wt, wt))[:, None]
-    b = np.concatenate((z.real * wt, z.imag * wt))
+    w = 1.0 / np.maximum(np.abs(z), 1e-300)
+    decades = np.log10(f.max() / f.min()) + 2.0
+    m = max(int(np.ceil(decades * per_decade)) + 1, 12)
+    tau = voigt_tau(f, m, extend=1.0)
+    extras = series_columns(f, inductance=True, capacitance=True)
+    A = np.hstack((stack_columns(extras.K, w, w), voigt_design(2 * np.pi * f, tau, w)))
+    b = stack(z, w, w)
     norms = np.linalg.norm(A, axis=0)
     norms[norms == 0] = 1.0
     An = A / norms
-    reg = np.zeros((m, 3 + m))
-    reg[:, 3:] = np.sqrt(ridge) * np.eye(m)
-    sol, _ = nnls(np.vstack((An, reg)), np.concatenate((b, np.zeros(m))), maxiter=50 * (3 + m))
-    coef = sol / norms
-    resid = An @ sol - b
-    ref = float(np.sqrt(np.mean(resid[:n] ** 2 + resid[n:] ** 2)))
-    return Features(f, z, coef[0], coef[1], coef[2], tau, coef[3:], ref)
+    H = An.T @ An
+    H[3:, 3:] += ridge * np.eye(m)
+    sol = nnls(H, An.T @ b)
+    coef = sol.x / norms
+    phys = coef[:3] * extras.scale
+    return Features(f, z, phys[0], phys[1], phys[2], tau, coef[3:])
 
 
 # ---------------------------------------------------------------------------------
@@ -88,18 +84,6 @@ def analyse(freq: np.ndarray, Z: np.ndarray, per_decade: float = 5.0, ridge: flo
 class Slot:
     kind: str  # "arc", "Wo", "Ws", "T", "Tb", "G", "H"
     node: Circuit
-
-
-def _top_parts(c: Circuit) -> tuple[Circuit, ...]:
-    return c.children if isinstance(c, Series) else (c,)
-
-
-def _has_resistive_branch(p: Parallel) -> bool:
-    return any(
-        isinstance(b, Element) and b.kind == "R"
-        or isinstance(b, Series) and any(isinstance(e, Element) and e.kind == "R" for e in b.children)
-        for b in p.children
-    )
 
 
 def collect_slots(circuit: Circuit) -> list[Slot]:
@@ -114,34 +98,14 @@ def collect_slots(circuit: Circuit) -> list[Slot]:
             elif node.kind in _ARC_ELEMENTS:
                 arcs.append(Slot(node.kind, node))
             return
-        if isinstance(node, Parallel) and _has_resistive_branch(node):
+        if isinstance(node, Parallel) and has_resistive_branch(node):
             arcs.append(Slot("arc", node))
         for ch in node.children:
             visit(ch, False)
 
-    for part in _top_parts(circuit):
+    for part in top_parts(circuit):
         visit(part, True)
     return arcs + diff
-
-
-def arc_slots(circuit: Circuit) -> list[Parallel]:
-    """Top-level parallel arcs, in tree order."""
-    return [p for p in _top_parts(circuit) if isinstance(p, Parallel) and _has_resistive_branch(p)]
-
-
-def slot_tau(p: Parallel, values: dict[str, float]) -> float:
-    """Characteristic time constant of an R‖C / R‖Q arc (first R and first C/Q found)."""
-    r = q = n = None
-    for e in p.elements:
-        if e.kind == "R" and r is None:
-            r = values[e.name]
-        elif e.kind == "C" and q is None:
-            q, n = values[e.name], 1.0
-        elif e.kind == "Q" and q is None:
-            q, n = values[e.name + "_Q"], values[e.name + "_n"]
-    if r is None or q is None or not n:
-        return float("nan")
-    return float((r * q) ** (1.0 / n))
 
 
 # ---------------------------------------------------------------------------------
@@ -251,7 +215,7 @@ def _defaults(circuit: Circuit, feat: Features, out: dict[str, float]) -> None:
     f, z = feat.freq, feat.Z
     w = 2 * np.pi * f
     zs = feat.z_scale
-    top = _top_parts(circuit)
+    top = top_parts(circuit)
     series_r = [e for e in top if isinstance(e, Element) and e.kind == "R"]
     for e in series_r:
         out[e.name] = max(feat.r_inf / len(series_r), 1e-4 * zs)
@@ -325,7 +289,7 @@ def initial_guesses(circuit: Circuit, feat: Features, max_guesses: int = 8) -> l
         _guess(circuit, feat, slots, spread, 0.8),
     ]
     distinct = [s for s in slots if s.kind != "arc"] + [s for s in slots if s.kind == "arc"]
-    if 1 < k <= 4 and len({_signature(s.node) for s in distinct}) > 1:
+    if 1 < k <= 4 and len({signature(s.node) for s in distinct}) > 1:
         for perm in permutations(range(k)):
             if list(perm) == list(range(k)):
                 continue
@@ -333,14 +297,3 @@ def initial_guesses(circuit: Circuit, feat: Features, max_guesses: int = 8) -> l
             if len(guesses) >= max_guesses:
                 break
     return guesses[:max_guesses]
-
-
-def _signature(node: Circuit):
-    if isinstance(node, Element):
-        return node.kind
-    return (type(node).__name__, tuple(_signature(c) for c in node.children))
-
-
-def signature(node: Circuit):
-    """Structure of a node with labels removed (arcs with equal signatures are interchangeable)."""
-    return _signature(node)

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
-
-# make the closed-form helpers importable whatever the working directory
-sys.path.insert(0, str(Path(__file__).parent))
 
 
 @pytest.fixture

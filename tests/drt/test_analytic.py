@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _drt_spectra import hn, rc, warburg_open, warburg_short, zarc
+from closed_form import hn, rc, warburg_open, warburg_short, zarc
 from scipy.integrate import quad
 
 from eisfit.drt import analytic
-from eisfit.drt.kernels import hat_kernel, hat_kernel_exact, kernel_matrix, tau_grid
+from eisfit.linear.kernels import hat_kernel, hat_kernel_exact, kernel_matrix, tau_grid
 
 FREQS = np.logspace(-3, 4, 15)
 

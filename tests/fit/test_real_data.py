@@ -46,4 +46,9 @@ def test_dummy_cells_match_published_values(name):
     res = ef.fit("R0 - (R1 | C1)", spec, weight="unit")
     for k, v in zip(("R0", "R1", "C1"), CIRCUITS[name]):
         assert res.values[k] == pytest.approx(v, rel=0.01), k
-    assert res.success, res.message  # a sub-percent misfit of a dummy cell is not a failure
+    # R0 - (R1 | C1) cannot follow these cells in their top decade (stray inductance and
+    # capacitance of the set-up: ~2 % residual there against 0.01–0.16 % for a
+    # Kramers–Kronig test circuit), so the verdict is "poor" and names that band
+    assert not res.success and "high-frequency end" in res.message, res.message
+    lo = float(res.message.split("misses ")[1].split("–")[0])
+    assert lo >= 0.09 * spec.freq.max()

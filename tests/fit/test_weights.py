@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import eisfit as ef
-from eisfit.fit.weights import residual_weights, stack
+from eisfit.linear.weights import residual_weights, stack
 
 ZD = np.array([3 + 4j, 1 - 1j])  # data
 ZM = np.array([4 + 4j, 1 + 0j])  # model → difference [1, 1j]
@@ -32,7 +32,8 @@ def test_fit_chi2_is_sum_of_squared_weighted_residuals():
     # modulus weights 1/5 and 1/√2; data sorted ascending in frequency: [1-1j, 3+4j]
     expected = (3 / np.sqrt(2)) ** 2 + (1 / np.sqrt(2)) ** 2 + (1 / 5) ** 2 + (4 / 5) ** 2
     assert res.chi2 == pytest.approx(expected)
-    np.testing.assert_allclose(res.residuals, [(3 + 1j) / np.sqrt(2), (1 - 4j) / 5])
+    # residuals are data − model, relative to |Z|: [(1−1j) − 4, (3+4j) − 4] / |Z|
+    np.testing.assert_allclose(res.residuals, [(-3 - 1j) / np.sqrt(2), (-1 + 4j) / 5])
 
 
 def test_unknown_weight_and_bad_sigma():

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..errors import FitError
 
-__all__ = ["WEIGHTS", "residual_weights", "stack", "stack_jacobian"]
+__all__ = ["WEIGHTS", "residual_weights", "stack", "stack_columns", "stack_jacobian"]
 
 WEIGHTS = ("unit", "modulus", "proportional")
 
@@ -71,6 +71,11 @@ def stack(dz: np.ndarray, w_re: np.ndarray, w_im: np.ndarray) -> np.ndarray:
     return np.concatenate((w_re * dz.real, w_im * dz.imag))
 
 
+def stack_columns(K: np.ndarray, w_re: np.ndarray, w_im: np.ndarray) -> np.ndarray:
+    """Weighted real design matrix ``[w'·Re K; w''·Im K]`` (2N × p) of complex columns ``K`` (N × p)."""
+    return np.vstack((K.real * w_re[:, None], K.imag * w_im[:, None]))
+
+
 def stack_jacobian(J: np.ndarray, w_re: np.ndarray, w_im: np.ndarray) -> np.ndarray:
-    """Real Jacobian of :func:`stack` for complex dZ/dθ rows ``J`` → shape (2N, n_params)."""
-    return np.concatenate((J.real * w_re, J.imag * w_im), axis=1).T
+    """Real Jacobian of :func:`stack` for complex dZ/dθ rows ``J`` (p × N) → shape (2N, p)."""
+    return stack_columns(J.T, w_re, w_im)

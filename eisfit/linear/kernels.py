@@ -24,7 +24,6 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from scipy.special import spence
 
 __all__ = [
     "derivative_matrix",
@@ -40,11 +39,15 @@ _TABLE_HALF = 40.0  # |ln(ωτ)| beyond which the kernel equals its asymptote
 
 def _li2_neg(x: np.ndarray) -> np.ndarray:
     """Li2(-x) for x >= 0 (``scipy.special.spence(z) = Li2(1 - z)``)."""
+    from scipy.special import spence
+
     return spence(1.0 + x)
 
 
 def _ti2(x: np.ndarray) -> np.ndarray:
     """Inverse-tangent integral Ti2(x) = ∫_0^x atan(t)/t dt for 0 <= x <= 1."""
+    from scipy.special import spence
+
     return spence(1.0 - 1j * x).imag
 
 
