@@ -29,7 +29,7 @@ from .circuit import (
     G,
     H,
     L,
-
+    La,
     Parallel,
     Q,
     R,
@@ -75,7 +75,7 @@ __all__ = [
     "CircuitError", "CircuitSyntaxError", "EisfitError", "EisfitWarning", "FitError",
     "ReaderError", "Spectrum", "read",
     "parse", "Circuit", "Element", "Series", "Parallel", "ELEMENTS",
-    "R", "C", "L", "Q", "W", "Wo", "Ws", "G", "H", "T", "Tb",
+    "R", "C", "L", "La", "Q", "W", "Wo", "Ws", "G", "H", "T", "Tb",
     "ladder", "preset", "presets", "from_impedance_py", "to_impedance_py", "from_cdc", "to_cdc",
     "fit", "FitResult", "simulate", "drt", "DRTResult", "propose", "Proposal", "kk", "KKResult",
     *_LAZY_MODULES,

@@ -10,6 +10,7 @@ from .circuit import (
     G as G,
     H as H,
     L as L,
+    La as La,
     Parallel as Parallel,
     Q as Q,
     R as R,

@@ -1,4 +1,4 @@
-"""From a DRT to a confirmed model order: :func:`propose`.
+"""From a DRT to an adequate, confirmed model: :func:`propose`.
 
 The DRT says roughly how many processes there are and where; it cannot separate
 processes closer than its resolution (≈ 0.4 decades at 0.5 % noise), and a diffusion
@@ -12,27 +12,47 @@ peaks into a small set of candidate ladders and lets a parametric fit decide:
   reflective) instead of an arc, when the low-frequency end suggests one;
 
 each candidate is fitted with :func:`eisfit.fit`, started from the peak positions and
-areas, and the candidates are ranked by BIC (AIC and a residual-whiteness statistic are
-reported too). BIC weights ``exp(−ΔBIC/2)`` give the relative support of each candidate.
+areas, and judged by the fit's verdict (residual within 2.5× that of a Kramers–Kronig
+test circuit on the same data, overall and in every band).
+
+**When no candidate is adequate the search widens**, guided by where the best candidate
+misses: an inductive high-frequency end gets a series inductor ``L0``, then a modified
+inductor ``La0`` (L·(jω)^α); a low-frequency end gets a tail — a CPE ``Q``, a
+transmissive or reflective finite Warburg, or a semi-infinite Warburg; the rest gets one
+more arc (at the worst band, or by splitting the broadest arc) or R‖CPE instead of
+R‖C arcs. Each round starts from the best fit so far; the search stops at the first
+adequate model or at ``max_elements`` arcs plus tail. If nothing is adequate,
+``Proposal.adequate`` is False and ``message`` says how far the best candidate is.
+
+Candidates are ranked adequate first, then by BIC (AIC and a residual-whiteness statistic
+are reported too); BIC weights ``exp(−ΔBIC/2)`` give the relative support of each.
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
+from .circuit import parse
+from .circuit.arcs import arc_tau, arcs
 from .data.spectrum import Spectrum
-from .errors import EisfitError, EisfitWarning, FitError
 from .drt.inversion import drt as _drt
 from .drt.peaks import Peak
 from .drt.result import DRTResult
+from .errors import EisfitError, EisfitWarning, FitError
+from .fit import fit as _fit
 
 __all__ = ["Proposal", "propose", "zarc_n_from_width"]
 
 _LN10 = np.log(10.0)
+#: Rounds of widening after the DRT candidates, and candidates expanded per round.
+MAX_ROUNDS = 4
+BEAM = 2
+#: Tails tried at an unexplained low-frequency end.
+TAILS = ("Q", "Ws", "Wo", "W")
 
 
 def zarc_n_from_width(width_dec: float) -> float:
@@ -57,40 +77,57 @@ class _Arc:
 
 @dataclass(frozen=True)
 class _Spec:
+    """A candidate ladder: [hf] - R0 - arcs - [tail], with starting values."""
+
     arcs: tuple[_Arc, ...]
-    diffusion: str | None = None  # "Ws" or "Wo"
+    diffusion: str | None = None  # tail: "Ws", "Wo" (R, tau), "W" (σ), "Q" (Q, n)
     diff_R: float = 0.0
     diff_T: float = 0.0
+    hf: str | None = None  # "L" or "La"
+    L: float = 0.0
+    alpha: float = 1.0
+    R0: float | None = None
 
     @property
     def label(self) -> str:
-        parts = [a.kind for a in self.arcs]
+        parts = ([self.hf] if self.hf else []) + [a.kind for a in self.arcs]
         if self.diffusion:
             parts.append(self.diffusion)
         return "-".join(parts) if parts else "R"
 
+    @property
+    def n_elements(self) -> int:
+        return len(self.arcs) + (1 if self.diffusion else 0)
+
 
 @dataclass(frozen=True, eq=False)
 class Proposal:
-    """The answer to "how many elements?".
+    """The answer to "which model, how many elements?".
 
     Attributes
     ----------
     circuit : Circuit
-        The chosen circuit (lowest BIC).
+        The chosen circuit: the adequate candidate with the lowest BIC (the lowest BIC
+        overall if none is adequate).
     fit : FitResult
         Its fit.
+    adequate : bool
+        True when the chosen fit describes the data (``fit.success``: residuals within
+        2.5× those of a Kramers–Kronig test circuit on the same data, overall and in every
+        band, or below 0.5 % of |Z|).
+    message : str
+        How the search ended, and how far the best candidate is when none is adequate.
     n_arcs : int
-        Number of RC/RQ/HN arcs in ``circuit`` (diffusion and inductive elements are not
-        counted).
+        Number of RC/RQ arcs in ``circuit`` (tails and inductors are not counted).
     diffusion : str or None
-        Diffusion element of the chosen circuit (``"Ws"``, ``"Wo"``) if any.
+        Tail element of the chosen circuit (``"Ws"``, ``"Wo"``, ``"W"`` or a CPE ``"Q"``).
     candidates : pandas.DataFrame
-        One row per candidate, best first: label, circuit, n_arcs, diffusion,
-        n_params, chi2, aic, bic (the fitter's, with χ² floored at a relative residual
-        of 1e-5 so that noise-free data do not reward fitting round-off), delta_bic,
-        weight (BIC weight), whiteness (lag-1 autocorrelation z-score of the
-        residuals, ≈ N(0,1) for white residuals), success.
+        One row per candidate, adequate first, then by BIC: label, circuit, n_arcs,
+        diffusion, n_params, chi2, aic, bic (the fitter's, with χ² floored at a relative
+        residual of 1e-5 so that noise-free data do not reward fitting round-off),
+        delta_bic, weight (BIC weight), whiteness (lag-1 autocorrelation z-score of the
+        residuals, ≈ N(0,1) for white residuals), noise_ratio, success, round (0: from the
+        DRT; k: k-th widening).
     fits : tuple of FitResult
         Fits of all candidates, in the order of ``candidates``.
     drt : DRTResult
@@ -99,6 +136,8 @@ class Proposal:
 
     circuit: Any
     fit: Any
+    adequate: bool
+    message: str
     n_arcs: int
     diffusion: str | None
     candidates: Any
@@ -111,11 +150,14 @@ class Proposal:
         return dict(zip(self.candidates["label"], self.candidates["weight"]))
 
     def __repr__(self) -> str:
-        w = float(self.candidates["weight"].iloc[0])
-        return f"Proposal({self.circuit}, n_arcs={self.n_arcs}, BIC weight {w:.2f})"
+        state = "adequate" if self.adequate else "NOT adequate"
+        return f"Proposal({self.circuit}, n_arcs={self.n_arcs}, {state})"
 
     def _repr_html_(self) -> str:
-        return f"<p>{self!r}</p>" + self.candidates.drop(columns=["circuit"]).to_html(index=False)
+        import html
+
+        return (f"<p>{html.escape(repr(self))}: {html.escape(self.message)}</p>"
+                + self.candidates.drop(columns=["circuit"]).to_html(index=False))
 
 
 # -- candidate construction ------------------------------------------------------------
@@ -211,8 +253,8 @@ def _warburg_train(ps: list[Peak]) -> list[Peak]:
     return train
 
 
-def _circuit_text(spec: _Spec, inductance: bool) -> str:
-    parts = (["L0"] if inductance else []) + ["R0"]
+def _circuit_text(spec: _Spec) -> str:
+    parts = ([f"{spec.hf}0"] if spec.hf else []) + ["R0"]
     for i, a in enumerate(spec.arcs, start=1):
         parts.append(f"(R{i} | C{i})" if a.kind == "RC" else f"(R{i} | Q{i})")
     if spec.diffusion:
@@ -220,10 +262,13 @@ def _circuit_text(spec: _Spec, inductance: bool) -> str:
     return " - ".join(parts)
 
 
-def _init(spec: _Spec, R_inf: float, L: float, inductance: bool) -> dict[str, float]:
-    v: dict[str, float] = {"R0": max(R_inf, 1e-9)}
-    if inductance:
-        v["L0"] = max(L, 1e-12)
+def _init(spec: _Spec, R_inf: float) -> dict[str, float]:
+    v: dict[str, float] = {"R0": max(spec.R0 if spec.R0 is not None else R_inf, 1e-9)}
+    if spec.hf == "L":
+        v["L0"] = max(spec.L, 1e-12)
+    elif spec.hf == "La":
+        v["La0_L"] = max(spec.L, 1e-12)
+        v["La0_alpha"] = min(max(spec.alpha, 0.05), 1.0)
     for i, a in enumerate(spec.arcs, start=1):
         v[f"R{i}"] = a.R
         if a.kind == "RC":
@@ -231,10 +276,15 @@ def _init(spec: _Spec, R_inf: float, L: float, inductance: bool) -> dict[str, fl
         else:
             v[f"Q{i}_Q"] = a.tau**a.n / a.R
             v[f"Q{i}_n"] = a.n
-    if spec.diffusion:
-        k = len(spec.arcs) + 1
+    k = len(spec.arcs) + 1
+    if spec.diffusion in ("Ws", "Wo"):
         v[f"{spec.diffusion}{k}_R"] = spec.diff_R
         v[f"{spec.diffusion}{k}_tau"] = spec.diff_T
+    elif spec.diffusion == "W":
+        v[f"W{k}"] = spec.diff_R
+    elif spec.diffusion == "Q":
+        v[f"Q{k}_Q"] = spec.diff_R
+        v[f"Q{k}_n"] = spec.diff_T
     return v
 
 
@@ -340,6 +390,96 @@ def _specs(res: DRTResult, max_elements: int, diffusion: str) -> list[_Spec]:
     return specs
 
 
+# -- widening: where the best candidate misses, add what belongs there -----------------
+def _spec_from_fit(spec: _Spec, fr) -> _Spec:
+    """``spec`` with the fitted values as starting values (warm start for children)."""
+    v = fr.values
+    c = fr.circuit
+    new_arcs = []
+    for a, node in zip(spec.arcs, arcs(c)):
+        R = next(v[e.name] for e in node.elements if e.kind == "R")
+        n = next((v[e.name + "_n"] for e in node.elements if e.kind == "Q"), 1.0)
+        tau = arc_tau(node, v)
+        if np.isfinite(tau) and R > 0:
+            new_arcs.append(replace(a, tau=tau, R=R, n=n))
+        else:
+            new_arcs.append(a)
+    out = replace(spec, arcs=tuple(new_arcs), R0=v.get("R0"))
+    k = len(spec.arcs) + 1
+    if spec.diffusion in ("Ws", "Wo"):
+        out = replace(out, diff_R=v[f"{spec.diffusion}{k}_R"], diff_T=v[f"{spec.diffusion}{k}_tau"])
+    elif spec.diffusion == "W":
+        out = replace(out, diff_R=v[f"W{k}"])
+    elif spec.diffusion == "Q":
+        out = replace(out, diff_R=v[f"Q{k}_Q"], diff_T=v[f"Q{k}_n"])
+    if spec.hf == "L":
+        out = replace(out, L=v["L0"])
+    elif spec.hf == "La":
+        out = replace(out, L=v["La0_L"], alpha=v["La0_alpha"])
+    return out
+
+
+def _tail_guess(kind: str, f: np.ndarray, Z: np.ndarray) -> tuple[float, float]:
+    """Starting values of a low-frequency tail from the lowest frequencies."""
+    i = np.argsort(f)[:3]
+    w = 2 * np.pi * f[i]
+    mim = np.maximum(-Z.imag[i], 1e-6 * np.abs(Z[i]))
+    slope = -np.polyfit(np.log(w), np.log(mim), 1)[0] if i.size > 1 else 0.8
+    n = float(np.clip(slope, 0.3, 1.0))
+    if kind == "Q":
+        return float(1.0 / (mim[0] * w[0] ** n * np.sin(n * np.pi / 2))), n
+    if kind == "W":
+        return float(mim[0] * np.sqrt(w[0])), 0.0
+    T = float(1.0 / w[0])
+    return float(max(mim[0], 1e-9)), T
+
+
+def _children(spec: _Spec, fr, max_elements: int) -> list[_Spec]:
+    """Widened candidates, from where the fit ``fr`` of ``spec`` misses the data."""
+    f, Z = fr.freq, fr.Z
+    base = _spec_from_fit(spec, fr)
+    res = np.abs(fr.residuals)
+    n = f.size
+    k = max(3, n // 8)
+    hf_bad = bool(np.mean(res[-k:] ** 2) > 2 * np.mean(res**2)) or Z.imag[-1] > 0
+    lf_bad = bool(np.mean(res[:k] ** 2) > 2 * np.mean(res**2))
+    out: list[_Spec] = []
+    # the inductive high-frequency end
+    if spec.hf is None and (hf_bad or Z.imag[-1] > 0):
+        L0 = max(float(Z.imag[-1]) / (2 * np.pi * f[-1]), 1e-12)
+        out.append(replace(base, hf="L", L=L0))
+    elif spec.hf == "L" and hf_bad:
+        out.append(replace(base, hf="La", L=base.L, alpha=1.0))
+    room = base.n_elements < max_elements
+    # a low-frequency tail
+    if room and spec.diffusion is None:
+        for kind in TAILS:
+            R_t, T_t = _tail_guess(kind, f, Z)
+            out.append(replace(base, diffusion=kind, diff_R=R_t, diff_T=T_t))
+    elif spec.diffusion is not None and lf_bad:
+        for kind in TAILS:
+            if kind != spec.diffusion:
+                R_t, T_t = _tail_guess(kind, f, Z)
+                out.append(replace(base, diffusion=kind, diff_R=R_t, diff_T=T_t))
+    # one more arc: at the worst band, or by splitting the broadest arc
+    if room:
+        smooth = np.convolve(res, np.ones(3) / 3, mode="same")
+        j = int(np.argmax(smooth))
+        tau_new = 1 / (2 * np.pi * f[j])
+        R_new = max(float(smooth[j] * np.abs(Z[j])) * 2, 1e-9)
+        added = tuple(sorted(base.arcs + (_Arc("RQ", tau_new, R_new, 0.8),), key=lambda a: a.tau))
+        out.append(replace(base, arcs=added))
+        if base.arcs:
+            i = max(range(len(base.arcs)), key=lambda i: base.arcs[i].R)
+            a = base.arcs[i]
+            halves = (replace(a, tau=a.tau / 3, R=a.R / 2), replace(a, tau=a.tau * 3, R=a.R / 2))
+            out.append(replace(base, arcs=base.arcs[:i] + halves + base.arcs[i + 1:]))
+    # R‖CPE instead of R‖C
+    if any(a.kind == "RC" for a in base.arcs):
+        out.append(replace(base, arcs=tuple(replace(a, kind="RQ", n=0.9) for a in base.arcs)))
+    return out
+
+
 # -- entry point -----------------------------------------------------------------------
 def propose(
     spectrum: Spectrum,
@@ -353,27 +493,30 @@ def propose(
     max_nfev: int = 200,
     **drt_kwargs: Any,
 ) -> Proposal:
-    """Propose the equivalent circuit (how many arcs, which types) for a spectrum.
+    """Propose an equivalent circuit that describes the spectrum: how many arcs, which types,
+    which tail and high-frequency elements.
 
     Parameters
     ----------
     spectrum : Spectrum
         The data (mask honoured).
     max_elements : int
-        Largest number of elements (arcs plus diffusion element) in a candidate.
+        Largest number of elements (arcs plus tail) in a candidate.
     weight : str
         Residual weighting for the DRT and the fits.
     diffusion : {"auto", "Ws", "Wo", "both", "none"}
-        Diffusion candidates: ``"auto"`` adds transmissive and reflective finite
-        Warburgs when the low-frequency end suggests diffusion.
+        Diffusion candidates built from the DRT: ``"auto"`` adds transmissive and
+        reflective finite Warburgs when the low-frequency end suggests diffusion;
+        ``"none"`` also keeps the widening from adding tails.
     inductance : bool, optional
-        Include a series inductance ``L0``; default: when the DRT finds one that matters
-        at the highest frequency.
+        Start with a series inductance ``L0``; default: when the DRT finds one that
+        matters at the highest frequency (the widening adds ``L0``/``La0`` if the
+        high-frequency end is missed, unless ``inductance=False``).
     drt_result : DRTResult, optional
         A DRT already computed for ``spectrum`` (otherwise computed here).
     multistart : int
         Passed to :func:`eisfit.fit` (starting points tried for a poor first fit; the
-        candidates already start from the DRT, and a wrong order cannot be rescued).
+        candidates already start from the DRT or from their parent's fit).
     max_nfev : int
         Iteration limit of each candidate fit.
     **drt_kwargs
@@ -388,51 +531,48 @@ def propose(
     >>> import numpy as np, eisfit as ef
     >>> f = np.logspace(5, -2, 71); w = 2 * np.pi * f
     >>> Z = 5 + 20 / (1 + 1j * w * 1e-4) + 30 / (1 + (1j * w * 1e-1) ** 0.8)
-    >>> Z = Z + 0.005 * abs(Z) * np.random.default_rng(1).standard_normal(71)
-    >>> p = ef.propose(ef.Spectrum(f, Z))
-    >>> p.n_arcs, p.candidates["label"].iloc[0]
-    (2, 'RC-RQ')
+    >>> e = np.random.default_rng(1).standard_normal((2, 71))
+    >>> p = ef.propose(ef.Spectrum(f, Z + 0.005 * abs(Z) * (e[0] + 1j * e[1])))
+    >>> p.adequate, p.n_arcs, p.candidates["label"].iloc[0]
+    (True, 2, 'RC-RQ')
     """
     import pandas as pd
-
-    from .circuit import parse
-    from .fit import fit as _fit
 
     if diffusion not in ("auto", "Ws", "Wo", "both", "none"):
         raise FitError(f"diffusion must be 'auto', 'Ws', 'Wo', 'both' or 'none', got {diffusion!r}")
     if max_elements < 1:
         raise FitError("max_elements must be at least 1")
     res = drt_result if drt_result is not None else _drt(spectrum, weight=weight, **drt_kwargs)
-    if inductance is None:
+    auto_l = inductance is None
+    if auto_l:
         wmax = 2 * np.pi * float(res.freq.max())
         inductance = bool(res.L * wmax > 0.01 * float(np.min(np.abs(res.Z))))
-    specs = _specs(res, max_elements, diffusion)
+    hf = "L" if inductance else None
+    specs = [replace(s, hf=hf, L=res.L) for s in _specs(res, max_elements, diffusion)]
     # fit on the same points the DRT used
     data = Spectrum(res.freq, res.Z, meta=dict(spectrum.meta))
-    rows, fits, used = [], [], []
     floor = _chi2_floor(res.Z, weight)
-    done_ok: set[str] = set()
-    for spec in specs:
-        if spec.label in done_ok:
-            # a second starting point for a structure that already fitted well adds cost,
-            # not information
-            continue
-        text = _circuit_text(spec, inductance)
+    tried: dict[str, int] = {}
+    rows: list[dict] = []
+    fits: list = []
+    used: list[_Spec] = []
+
+    def try_spec(spec: _Spec, round_: int) -> int | None:
+        text = _circuit_text(spec)
+        if text in tried:
+            return None
         circuit = parse(text)
-        init = _init(spec, res.R_inf, res.L, inductance)
         # poor candidates are expected: their warnings and float overflows are noise here
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore", EisfitWarning)
             try:
-                fr = _fit(
-                    circuit, data, init=init, weight=weight, multistart=multistart,
-                    max_nfev=max_nfev,
-                )
+                fr = _fit(circuit, data, init=_init(spec, res.R_inf), weight=weight,
+                          multistart=multistart, max_nfev=max_nfev)
             except (EisfitError, np.linalg.LinAlgError, FloatingPointError) as exc:
-                warnings.warn(f"candidate {text!r} could not be fitted: {exc}", EisfitWarning, 2)
-                continue
-        if fr.success:
-            done_ok.add(spec.label)
+                warnings.warn(f"candidate {text!r} could not be fitted: {exc}", EisfitWarning, 3)
+                tried[text] = None
+                return None
+        tried[text] = len(fits)
         fits.append(fr)
         used.append(spec)
         rows.append(
@@ -446,20 +586,44 @@ def propose(
                 "aic": _criterion(fr, floor, 2.0),
                 "bic": _criterion(fr, floor, float(np.log(fr.n_residuals))),
                 "whiteness": _whiteness(fr.residuals),
+                "noise_ratio": fr.noise_ratio,
                 "success": fr.success,
+                "round": round_,
             }
         )
+        return tried[text]
+
+    done_ok: set[str] = set()
+    for spec in specs:
+        if spec.label in done_ok:
+            # a second starting point for a structure that already fitted well adds cost,
+            # not information
+            continue
+        i = try_spec(spec, 0)
+        if i is not None and fits[i].success:
+            done_ok.add(spec.label)
     if not rows:
         raise FitError("no candidate circuit could be fitted")
-    # several peak sets can lead to the same circuit: they were starting points of one
-    # model, so keep its best fit only (otherwise its BIC weight would be split)
-    best_of: dict[str, int] = {}
-    for i, row in enumerate(rows):
-        j = best_of.get(row["circuit"])
-        if j is None or row["chi2"] < rows[j]["chi2"]:
-            best_of[row["circuit"]] = i
-    keep = sorted(best_of.values())
-    rows, fits, used = [rows[i] for i in keep], [fits[i] for i in keep], [used[i] for i in keep]
+    widened = 0
+    if not any(r["success"] for r in rows):
+        allowed_hf = auto_l or inductance  # inductance=False keeps inductors out
+        expanded: set[int] = set()
+        for round_ in range(1, MAX_ROUNDS + 1):
+            # expand the BEAM best candidates not expanded yet (a greedy path alone gets
+            # stuck when the next element only pays off together with another)
+            ranked = sorted((i for i in range(len(rows)) if i not in expanded),
+                            key=lambda i: rows[i]["bic"])[:BEAM]
+            new = []
+            for i in ranked:
+                expanded.add(i)
+                kids = [k for k in _children(used[i], fits[i], max_elements)
+                        if (allowed_hf or k.hf is None)
+                        and (diffusion != "none" or k.diffusion is None)]
+                new += [j for j in (try_spec(k, round_) for k in kids) if j is not None]
+            widened = round_
+            if not new or any(fits[j].success for j in new):
+                break
+    rows_ok = [r["success"] for r in rows]
     table = pd.DataFrame(rows)
     bic = table["bic"].to_numpy(float)
     finite = np.isfinite(bic)
@@ -467,13 +631,27 @@ def propose(
     wts = np.exp(-0.5 * d)
     table["delta_bic"] = d
     table["weight"] = wts / wts.sum()
-    order = np.argsort(d, kind="stable")
+    order = np.lexsort((d, ~np.asarray(rows_ok)))  # adequate first, then by BIC
     table = table.iloc[order].reset_index(drop=True)
     fits = [fits[i] for i in order]
     best, best_spec = fits[0], used[int(order[0])]
+    adequate = bool(best.success)
+    n_tried = len(table)
+    if adequate:
+        how = "from the DRT" if not widened else f"after {widened} widening round(s)"
+        message = f"{best.circuit} describes the data ({how}; {n_tried} candidates fitted)"
+    else:
+        message = (
+            f"no candidate with up to {max_elements} elements describes the data "
+            f"({n_tried} fitted, {widened} widening rounds); the best, {best.circuit}, "
+            f"leaves residuals {best.noise_ratio:.1f}× those of a Kramers–Kronig test "
+            f"circuit: {best.message}"
+        )
     return Proposal(
         circuit=best.circuit,
         fit=best,
+        adequate=adequate,
+        message=message,
         n_arcs=len(best_spec.arcs),
         diffusion=best_spec.diffusion,
         candidates=table,

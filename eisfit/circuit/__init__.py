@@ -10,6 +10,7 @@ from .parser import parse
 R = make_element("R")
 C = make_element("C")
 L = make_element("L")
+La = make_element("La")
 Q = make_element("Q")
 W = make_element("W")
 Wo = make_element("Wo")
@@ -23,5 +24,5 @@ __all__ = [
     "Circuit", "Element", "Series", "Parallel", "CompiledCircuit", "ELEMENTS", "ElementSpec",
     "ParamSpec", "element_table", "parse", "ladder", "Preset", "preset", "presets",
     "from_cdc", "to_cdc", "from_impedance_py", "to_impedance_py",
-    "R", "C", "L", "Q", "W", "Wo", "Ws", "G", "H", "T", "Tb",
+    "R", "C", "L", "La", "Q", "W", "Wo", "Ws", "G", "H", "T", "Tb",
 ]

@@ -70,10 +70,9 @@ def arc_tau(p: Parallel, values: Mapping[str, float]) -> float:
             q, n = values[e.name], 1.0
         elif e.kind == "Q" and q is None:
             q, n = values[e.name + "_Q"], values[e.name + "_n"]
-    if r is None or q is None or not n:
+    if r is None or q is None or not n or not r * q > 0:
         return float("nan")
-    with np.errstate(all="ignore"):
-        return float((r * q) ** (1.0 / n))
+    return float(np.exp(np.log(r * q) / n))
 
 
 def time_constants(circuit: Circuit, values: Mapping[str, float]) -> dict[str, float]:

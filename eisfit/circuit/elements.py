@@ -100,6 +100,14 @@ def _j_l(ctx, z, l):
     return (ctx.jw,)
 
 
+def _z_la(ctx, l, alpha):
+    return l * np.exp(alpha * ctx.ln_jw)
+
+
+def _j_la(ctx, z, l, alpha):
+    return (z / l, z * ctx.ln_jw)
+
+
 def _z_q(ctx, q, n):
     return np.exp(-n * ctx.ln_jw) / q
 
@@ -230,6 +238,19 @@ _SPECS = [
     ),
     ElementSpec(
         "L", "inductor", (_pos("H", 1e-7, "inductance"),), _z_l, _j_l, "jωL", "L", "L"
+    ),
+    ElementSpec(
+        "La",
+        "modified inductor",
+        (
+            _pos("H·s^(α−1)", 1e-7, "inductance coefficient", "L"),
+            _frac("alpha", 0.9, "exponent (1 = ideal inductor)"),
+        ),
+        _z_la,
+        _j_la,
+        "L·(jω)^α",
+        "La",
+        None,
     ),
     ElementSpec(
         "Q",
