@@ -104,7 +104,7 @@ def test_nan_rows_are_dropped_with_warning(tmp_path):
     p = tmp_path / "nan.csv"
     p.write_text("freq,z_real,z_imag\n1000,1,-0.1\n100,nan,-0.2\n10,3,-0.3\n1,4,-0.4\n")
     with pytest.warns(ef.EisfitWarning, match="dropped 1 row"):
-        s = ef.read(p)[0]
+        s = ef.read(p, min_points=3)[0]
     assert list(s.freq) == [1000, 10, 1]
 
 
@@ -112,5 +112,5 @@ def test_duplicate_frequencies_warn(tmp_path):
     p = tmp_path / "dup.csv"
     p.write_text("freq,z_real,z_imag\n1000,1,-0.1\n100,2,-0.2\n100,2.1,-0.25\n1,4,-0.4\n")
     with pytest.warns(ef.EisfitWarning, match="duplicate"):
-        s = ef.read(p)[0]
+        s = ef.read(p, min_points=4)[0]
     assert len(s) == 4
