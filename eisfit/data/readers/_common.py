@@ -25,6 +25,7 @@ __all__ = [
     "decode",
     "to_float",
     "parse_block",
+    "parse_rows",
     "Roles",
     "detect_roles",
     "build_spectra",
@@ -207,6 +208,42 @@ def parse_block(
     except (ValueError, OverflowError):  # pragma: no cover - guarded by is_number
         raise ReaderError("malformed number in data block", path, first_line) from None
     return arr
+
+
+def parse_rows(
+    lines: Sequence[str],
+    path: Any,
+    first_line: int,
+    sep: str | None,
+    decimal_comma: bool = False,
+    width: int | None = None,
+) -> np.ndarray:
+    """Numeric rows into a float array; empty fields (and missing trailing ones) are NaN.
+
+    The width is ``width`` or the largest number of fields of any row; a field that is
+    present but not a number raises :class:`ReaderError` with its line.
+    """
+    rows: list[list[str]] = []
+    for k, line in enumerate(lines):
+        if not line.strip():
+            continue
+        parts = line.rstrip("\r\n").split(sep) if sep is not None else line.split()
+        parts = [p.strip() for p in parts]
+        while parts and parts[-1] == "":
+            parts.pop()
+        bad = next((p for p in parts if p and not is_number(p)), None)
+        if bad is not None:
+            raise ReaderError(f"expected a number, found {bad[:40]!r}", path, first_line + k)
+        rows.append(parts)
+    if not rows:
+        raise ReaderError("no numeric data rows found", path, first_line)
+    w = width or max(len(r) for r in rows)
+    out = np.full((len(rows), w), np.nan)
+    for i, r in enumerate(rows):
+        for j, tok in enumerate(r[:w]):
+            if tok:
+                out[i, j] = to_float(tok, decimal_comma)
+    return out
 
 
 # --------------------------------------------------------------------------------------
