@@ -54,6 +54,7 @@ _MAG_TOL = 1e-3  # relative tolerance |Z| vs hypot(Z', Z'') (4 printed digits)
 _DEG_TOL = 0.06  # absolute phase tolerance in degrees (1 printed decimal)
 _RAD_TOL = 1e-3
 _MATCH = 0.95  # fraction of rows that must satisfy a relation
+_MAX_SEARCH = 32  # at most this many columns are searched for relations
 
 
 # --------------------------------------------------------------------------------------
@@ -559,6 +560,11 @@ def _meta_columns(t: np.ndarray, roles: Roles, free: Sequence[int]) -> None:
 def _from_content(t, named: Roles, header: list[str], usable, numeric, path, line) -> Roles:
     names = named.names
     width = t.shape[1]
+    if len(usable) > _MAX_SEARCH:
+        raise _ambiguous(
+            path, line, f"{len(usable)} columns without a usable name are too many to tell "
+            "apart by their values", names, [], usable[:6], width
+        )
     rel = _candidates(t, usable)
     triples, oriented = rel["triples"], rel["oriented"]
     # distinct orientations (re, im, sign); a |Z| column may back them up
