@@ -47,6 +47,7 @@ _MODULES: dict[str, str] = {
     "matlab": "matlab",
     "npy": "npy",
     "excel": "excel",
+    "ods": "ods",
     "parquet": "parquet",
     "table": "table",
 }
