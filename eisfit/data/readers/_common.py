@@ -391,16 +391,20 @@ def check_imag_sign(
 
 
 def split_points(freq: np.ndarray, *labels: np.ndarray | None) -> list[np.ndarray]:
-    """Indices of each spectrum: by the first label column that varies, else by sweep restarts."""
+    """Indices of each spectrum: wherever any label column changes, then at sweep restarts."""
     n = freq.size
+    change = np.zeros(max(n - 1, 0), bool)
     for lab in labels:
         if lab is None or lab.size != n:
             continue
         lab = np.asarray(lab, float)
         if np.unique(lab[np.isfinite(lab)]).size > 1:
-            change = np.flatnonzero(np.diff(lab) != 0) + 1
-            return [np.arange(a, b) for a, b in zip([0, *change], [*change, n])]
-    return split_sweeps(freq)
+            change |= np.diff(lab) != 0
+    cuts = np.flatnonzero(change) + 1
+    out = []
+    for a, b in zip([0, *cuts.tolist()], [*cuts.tolist(), n]):
+        out.extend(a + idx for idx in split_sweeps(freq[a:b]))
+    return out
 
 
 def split_sweeps(freq: np.ndarray) -> list[np.ndarray]:
@@ -538,7 +542,8 @@ def build_spectra(
         keep = ~marker
         table, f, z = table[keep], f[keep], z[keep]
     labels = [
-        table[:, ix[r]] if r in ix else None for r in ("spectrum_id", "loop", "zcycle", "cycle")
+        table[:, ix[r]] if r in ix else None
+        for r in ("spectrum_id", "step", "loop", "zcycle", "cycle")
     ]
     groups = split_points(f, *labels) if split else [np.arange(f.size)]
     out = []
@@ -569,6 +574,7 @@ def build_spectra(
         m["index"] = k
         for role, key in (
             ("spectrum_id", "spectrum_id"),
+            ("step", "step"),
             ("loop", "loop"),
             ("zcycle", "z_cycle"),
             ("cycle", "cycle"),
