@@ -153,6 +153,8 @@ def read(path: str | Path, *, sign_fix: str = "auto", **options: Any) -> list[Sp
     elif not columns:
         require_impedance(detect_roles(names), path, start + 2)
     roles = resolve_roles(table, names, path, columns=columns, line=start + 2)
+    if drift and not options.get("columns"):
+        roles.source = "names"  # chosen by name (ZrealDrCor/ZimagDrCor), not by the user
     return build_spectra(
         table, roles, path, FORMAT, meta, sign_fix=sign_fix, split=False, line=start + 2
     )
