@@ -129,12 +129,41 @@ def _is_row_counter(col: np.ndarray) -> bool:
     return col.size >= 2 and bool(np.all(np.diff(col) == 1)) and col[0] in (0, 1)
 
 
+def _period_ok(time: np.ndarray, freq: np.ndarray) -> bool:
+    """Each point of a sweep takes at least one period: Δtime >= 1/f between points."""
+    if not _is_time(time):
+        return False
+    same = np.ones(freq.size - 1, bool)
+    for a, b in _sweep_bounds(freq):
+        if a > 0:
+            same[a - 1] = False
+    dt = np.diff(time)[same]
+    per = 1.0 / freq[1:][same]
+    return dt.size >= 3 and bool(np.mean(dt >= 0.9 * per) >= _MATCH)
+
+
+def _drop_time_lookalikes(t: np.ndarray, freq: list[int]) -> list[int]:
+    """Of several frequency candidates, drop those that behave as the time of another.
+
+    A measurement at frequency f lasts at least one period, so the time column steps
+    by at least 1/f; a frequency column does not step by 1/time. Only a one-sided
+    verdict counts.
+    """
+    time_like = set()
+    for a in freq:
+        for b in freq:
+            if a != b and _period_ok(t[:, a], t[:, b]) and not _period_ok(t[:, b], t[:, a]):
+                time_like.add(a)
+    left = [k for k in freq if k not in time_like]
+    return left if len(left) == 1 else freq
+
+
 def _rows(n: int) -> np.ndarray:
     return np.unique(np.linspace(0, n - 1, min(n, _SAMPLE)).astype(int))
 
 
 def _magnitude_ok(t: np.ndarray, a: int, b: int, c: int, rows: Any = slice(None)) -> bool:
-    """Column ``c`` equals hypot(a, b), and ``b`` is needed for that (not just |a|)."""
+    """Column ``c`` equals hypot(a, b), and both are needed for that (not just |a| or |b|)."""
     x, y, m = t[rows, a], t[rows, b], t[rows, c]
     ok = np.isfinite(x) & np.isfinite(y) & np.isfinite(m) & (m > 0)
     if ok.sum() < 3 or ok.mean() < _MATCH:
@@ -143,8 +172,11 @@ def _magnitude_ok(t: np.ndarray, a: int, b: int, c: int, rows: Any = slice(None)
     r1 = np.abs(np.hypot(x, y) - m) / m
     if np.mean(r1 <= _MAG_TOL) < _MATCH:
         return False
-    r0 = np.abs(np.abs(x) - m) / m  # what |a| alone explains
-    return bool(np.median(r1) * 10 < np.median(r0) or np.mean(r0 <= _MAG_TOL) < _MATCH)
+    for alone in (x, y):  # each of a and b must be needed: neither |a| nor |b| is |Z|
+        r0 = np.abs(np.abs(alone) - m) / m
+        if not (np.median(r1) * 10 < np.median(r0) or np.mean(r0 <= _MAG_TOL) < _MATCH):
+            return False
+    return True
 
 
 def _phase_fit(
@@ -571,6 +603,11 @@ def _from_content(t, named: Roles, header: list[str], usable, numeric, path, lin
     hyps = {}
     for re, im, s, p, unit in oriented:
         hyps.setdefault((re, im, s), []).append((p, unit))
+    if len(hyps) > 1 and triples:
+        # a |Z| column can mimic Z' when the phase is small: keep pairs that |Z| confirms
+        pairs = {frozenset((a, b)) for a, b, _ in triples}
+        keep = {h: v for h, v in hyps.items() if frozenset(h[:2]) in pairs}
+        hyps = keep or hyps
     roles = Roles(names=list(names), source="content")
     for r, k in named.index.items():
         if r in _META_ROLES:
@@ -607,6 +644,8 @@ def _from_content(t, named: Roles, header: list[str], usable, numeric, path, lin
         freq = [named.index["freq"]]
     else:
         freq = [k for k in usable if k not in claimed and is_frequency(t[:, k])]
+        if len(freq) > 1:
+            freq = _drop_time_lookalikes(t, freq)
     if not claimed:
         # no relation between columns: only the conventional order f, Z', Z'' is taken
         rest = [k for k in usable if k not in freq and not _is_row_counter(t[:, k])]
