@@ -70,7 +70,7 @@ def sniff(head: str | bytes, path: Any = None) -> float:
     numeric = 0
     for ln in lines:
         parts = split_line(ln, sep)
-        if len(parts) >= 2 and sum(is_number(p) for p in parts) >= 2:
+        if len(parts) >= 2 and sum(is_number(p, si=True) for p in parts) >= 2:
             numeric += 1
     if numeric >= 2:
         return 0.3
@@ -92,13 +92,13 @@ def _find_data_start(lines: Sequence[str]) -> tuple[int, str | None]:
         window = [ln for ln in lines[k : k + 4] if ln.strip()]
         sep = guess_separator(window)
         parts = split_line(lines[k], sep)
-        if len(parts) < 2 or not all(is_number(p) for p in parts):
+        if len(parts) < 2 or not all(is_number(p, si=True) for p in parts):
             continue
         nxt = next((ln for ln in lines[k + 1 :] if ln.strip()), None)
         nxt = [] if nxt is None else [nxt]
         if not nxt or all(
             len(split_line(ln, sep)) == len(parts)
-            and all(is_number(p) for p in split_line(ln, sep))
+            and all(is_number(p, si=True) for p in split_line(ln, sep))
             for ln in nxt
         ):
             return k, sep
