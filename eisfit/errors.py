@@ -84,6 +84,9 @@ class ReaderFileNotFoundError(ReaderError, FileNotFoundError):
         self.errno = 2  # ENOENT
         self.filename = self.path
 
+    def __str__(self) -> str:  # OSError's "[Errno 2] ..." form would hide the reason
+        return self._format()
+
 
 class FitError(EisfitError, ValueError):
     """Invalid fit request (unknown parameter names, inconsistent bounds, ...)."""
