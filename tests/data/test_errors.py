@@ -15,6 +15,10 @@ def test_missing_file(tmp_path):
     with pytest.raises(ef.ReaderError, match="cannot open file") as ei:
         ef.read(p)
     assert ei.value.path == str(p)
+    assert isinstance(ei.value, FileNotFoundError) and isinstance(ei.value, ValueError)
+    with pytest.raises(FileNotFoundError):
+        ef.read(p, format="table")  # the reader's own open, not only read()'s check
+    assert pickle.loads(pickle.dumps(ei.value)).path == str(p)
 
 
 def test_directory(tmp_path):

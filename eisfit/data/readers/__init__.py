@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import EisfitWarning, ReaderError
+from ...errors import EisfitWarning, ReaderError, ReaderFileNotFoundError
 from ..spectrum import Spectrum
 from ._common import HEAD_BYTES
 
@@ -84,6 +84,8 @@ def _head(path: Path) -> bytes:
             return fh.read(HEAD_BYTES)
     except IsADirectoryError:
         raise ReaderError("is a directory, expected a file", path) from None
+    except FileNotFoundError as exc:
+        raise ReaderFileNotFoundError(f"cannot open file ({exc.strerror})", path) from None
     except OSError as exc:
         raise ReaderError(f"cannot open file ({exc.strerror or exc})", path) from None
 
@@ -255,12 +257,12 @@ def read(
     >>> ef.read("no/such/file.mpt")
     Traceback (most recent call last):
     ...
-    eisfit.errors.ReaderError: no/such/file.mpt: cannot open file (No such file or directory)
+    eisfit.errors.ReaderFileNotFoundError: no/such/file.mpt: cannot open file (No such file or directory)
     """
     p = Path(path)
     if format is None:
         if not p.exists():
-            raise ReaderError("cannot open file (No such file or directory)", p)
+            raise ReaderFileNotFoundError("cannot open file (No such file or directory)", p)
         format = sniff_format(p)
     elif format not in REGISTRY:
         raise ReaderError(f"unknown format {format!r}; known: {', '.join(formats())}", p)

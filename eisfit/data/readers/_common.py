@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import EisfitWarning, ReaderError
+from ...errors import EisfitWarning, ReaderError, ReaderFileNotFoundError
 from ..spectrum import Spectrum
 
 __all__ = [
@@ -46,6 +46,8 @@ def read_bytes(path: str | Path) -> bytes:
         return p.read_bytes()
     except ReaderError:
         raise
+    except FileNotFoundError as exc:
+        raise ReaderFileNotFoundError(f"cannot open file ({exc.strerror or exc})", p) from None
     except OSError as exc:
         raise ReaderError(f"cannot open file ({exc.strerror or exc})", p) from None
 
