@@ -18,8 +18,11 @@ import eisfit as ef
 
 F = np.logspace(5, -2, 50)  # 100 kHz -> 10 mHz
 W = 2 * np.pi * F
-Z = 0.02 + 0.015 / (1 + (1j * W * 0.012) ** 0.85) + 0.02 / (1 + 1j * W * 0.9) + 0.003 / np.sqrt(
-    1j * W
+Z = (
+    0.02
+    + 0.015 / (1 + (1j * W * 0.012) ** 0.85)
+    + 0.02 / (1 + 1j * W * 0.9)
+    + 0.003 / np.sqrt(1j * W)
 )
 
 
@@ -36,7 +39,9 @@ def _si(x: float) -> str:
 
 
 def w_csv(p):
-    p.write_text("freq,Z',Z''\n" + "\n".join(f"{e(f)},{e(z.real)},{e(z.imag)}" for f, z in zip(F, Z)))
+    p.write_text(
+        "freq,Z',Z''\n" + "\n".join(f"{e(f)},{e(z.real)},{e(z.imag)}" for f, z in zip(F, Z))
+    )
 
 
 def w_csv_neg(p):
@@ -77,7 +82,8 @@ def w_polar_deg(p):
 
 def w_polar_rad(p):
     p.write_text(
-        "f,|Z|,phase/rad\n" + "\n".join(f"{e(f)},{e(abs(z))},{e(np.angle(z))}" for f, z in zip(F, Z))
+        "f,|Z|,phase/rad\n"
+        + "\n".join(f"{e(f)},{e(abs(z))},{e(np.angle(z))}" for f, z in zip(F, Z))
     )
 
 
@@ -105,23 +111,40 @@ def w_ods(p):
 
 
 def w_mpt(p):
-    names = ["freq/Hz", "Re(Z)/Ohm", "-Im(Z)/Ohm", "|Z|/Ohm", "Phase(Z)/deg", "time/s",
-             "cycle number"]
-    head = ["EC-Lab ASCII FILE", "Nb header lines : 5", "",
-            "Potentio Electrochemical Impedance Spectroscopy", "\t".join(names)]
+    names = [
+        "freq/Hz",
+        "Re(Z)/Ohm",
+        "-Im(Z)/Ohm",
+        "|Z|/Ohm",
+        "Phase(Z)/deg",
+        "time/s",
+        "cycle number",
+    ]
+    head = [
+        "EC-Lab ASCII FILE",
+        "Nb header lines : 5",
+        "",
+        "Potentio Electrochemical Impedance Spectroscopy",
+        "\t".join(names),
+    ]
     rows = [
-        "\t".join([e(f), e(z.real), e(-z.imag), e(abs(z)), e(np.degrees(np.angle(z))),
-                   e(1.0 + k), e(1.0)])
+        "\t".join(
+            [e(f), e(z.real), e(-z.imag), e(abs(z)), e(np.degrees(np.angle(z))), e(1.0 + k), e(1.0)]
+        )
         for k, (f, z) in enumerate(zip(F, Z))
     ]
     p.write_bytes("\r\n".join(head + rows).encode("latin-1"))
 
 
 def w_gamry(p):
-    head = ["EXPLAIN", "TAG\tEISPOT", "TITLE\tLABEL\tPotentiostatic EIS\tTest &Identifier",
-            f"ZCURVE\tTABLE\t{F.size}",
-            "\tPt\tTime\tFreq\tZreal\tZimag\tZsig\tZmod\tZphz\tIdc\tVdc\tIERange",
-            "\t#\ts\tHz\tohm\tohm\tV\tohm\t°\tA\tV\t#"]
+    head = [
+        "EXPLAIN",
+        "TAG\tEISPOT",
+        "TITLE\tLABEL\tPotentiostatic EIS\tTest &Identifier",
+        f"ZCURVE\tTABLE\t{F.size}",
+        "\tPt\tTime\tFreq\tZreal\tZimag\tZsig\tZmod\tZphz\tIdc\tVdc\tIERange",
+        "\t#\ts\tHz\tohm\tohm\tV\tohm\t°\tA\tV\t#",
+    ]
     rows = [
         f"\t{k}\t{k + 1}\t{e(f)}\t{e(z.real)}\t{e(z.imag)}\t1\t{e(abs(z))}\t"
         f"{e(np.degrees(np.angle(z)))}\t1E-6\t3.7\t10"
@@ -133,19 +156,25 @@ def w_gamry(p):
 def w_ivium(p):
     body = "".join(f"{e(z.real, 5)}  {e(z.imag, 5)} {e(f, 5)} \r\n" for f, z in zip(F, Z))
     p.write_bytes(
-        b"\x00" * 16 + b"@\x01\x00\x00\r\x00Version=12\r\nMethod=Impedance\r\n"
+        b"\x00" * 16
+        + b"@\x01\x00\x00\r\x00Version=12\r\nMethod=Impedance\r\n"
         + f"Data Objects    \r\nprimary_data    \r\n3         \r\n{F.size:<10d}\r\n{body}".encode()
     )
 
 
 def w_pssession(p):
     def arr(desc, v):
-        return {"Type": "PalmSens.Data.DataArray", "Description": desc,
-                "DataValues": [{"V": float(x)} for x in v]}
+        return {
+            "Type": "PalmSens.Data.DataArray",
+            "Description": desc,
+            "DataValues": [{"V": float(x)} for x in v],
+        }
 
     ds = {"Values": [arr("Frequency", F), arr("ZRe", Z.real), arr("ZIm", -Z.imag)]}
-    doc = {"Type": "PalmSens.DataFiles.SessionFile",
-           "Measurements": [{"Title": "x", "EISDataList": [{"Title": "CH 1", "DataSet": ds}]}]}
+    doc = {
+        "Type": "PalmSens.DataFiles.SessionFile",
+        "Measurements": [{"Title": "x", "EISDataList": [{"Title": "CH 1", "DataSet": ds}]}],
+    }
     p.write_bytes(json.dumps(doc).encode("utf-16") + "\ufeff".encode("utf-16-le"))
 
 
@@ -163,15 +192,31 @@ def w_ism(p):
 
 def w_mpr(p):
     ids = [32, 37, 38, 36, 35, 4, 24]
-    dt = np.dtype([("f", "<f4"), ("re", "<f4"), ("im", "<f4"), ("m", "<f4"), ("ph", "<f4"),
-                   ("t", "<f8"), ("c", "<f8")])
+    dt = np.dtype(
+        [
+            ("f", "<f4"),
+            ("re", "<f4"),
+            ("im", "<f4"),
+            ("m", "<f4"),
+            ("ph", "<f4"),
+            ("t", "<f8"),
+            ("c", "<f8"),
+        ]
+    )
     rec = np.zeros(F.size, dt)
     rec["f"], rec["re"], rec["im"] = F, Z.real, -Z.imag
     rec["m"], rec["ph"], rec["t"], rec["c"] = abs(Z), np.degrees(np.angle(Z)), np.arange(F.size), 1
 
     def module(short, data, version):
-        return (b"MODULE" + short.encode().ljust(10) + short.encode().ljust(25) + b"\xff" * 4
-                + struct.pack("<III", len(data), 0, version) + b"01/12/26" + data)
+        return (
+            b"MODULE"
+            + short.encode().ljust(10)
+            + short.encode().ljust(25)
+            + b"\xff" * 4
+            + struct.pack("<III", len(data), 0, version)
+            + b"01/12/26"
+            + data
+        )
 
     head = struct.pack("<IH", F.size, len(ids)) + struct.pack(f"<{len(ids)}H", *ids)
     data = head.ljust(0x3EF, b"\x00") + rec.tobytes()

@@ -65,8 +65,10 @@ def test_ambiguous_headerless_table_is_refused_with_the_option_that_settles_it(t
     z = synth.cell(f)
     p = tmp_path / "amb.txt"
     # f, Z', -Z'', and two more columns; no |Z|, no phase: Z' vs -Z'' cannot be told apart
-    rows = [f"{a:.6e}\t{b.real:.6e}\t{-b.imag:.6e}\t{3.7:.3f}\t{k}" for k, (a, b) in
-            enumerate(zip(f, z))]
+    rows = [
+        f"{a:.6e}\t{b.real:.6e}\t{-b.imag:.6e}\t{3.7:.3f}\t{k}"
+        for k, (a, b) in enumerate(zip(f, z))
+    ]
     p.write_text("\n".join(rows) + "\n")
     with pytest.raises(ef.ReaderError) as ei:
         ef.read(p)

@@ -285,7 +285,8 @@ def test_nova_export_semicolon_decimal_comma(tmp_path):
 def test_headerless_whitespace_table_by_column_order(tmp_path):
     p = tmp_path / "plain.dat"
     p.write_text(
-        "  1e3  2.0  -0.5\n  1e2  2.5  -1.0\n  1e1  3.0  -0.7\n  1e0  3.2  -0.4\n  1e-1  3.3  -0.3\n"
+        "  1e3  2.0  -0.5\n  1e2  2.5  -1.0\n  1e1  3.0  -0.7\n"
+        "  1e0  3.2  -0.4\n  1e-1  3.3  -0.3\n"
     )
     s = ef.read(p)[0]
     assert s.meta["columns_by_order"] is True

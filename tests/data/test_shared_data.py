@@ -278,7 +278,10 @@ def test_pssession_multichannel_potential_scan():
     titles = [s.meta["curve_title"].split(":")[0] for s in spectra]
     assert titles == ["CH 3"] * 4 + ["CH 5"] * 4 + ["CH 8"] * 4
     assert [s.meta["subscan_title"] for s in spectra[:4]] == [
-        "E=0.000 V", "E=0.200 V", "E=0.400 V", "E=0.600 V"
+        "E=0.000 V",
+        "E=0.200 V",
+        "E=0.400 V",
+        "E=0.600 V",
     ]
     np.testing.assert_allclose([s.meta["E_dc"] for s in spectra[:4]], [0, 0.2, 0.4, 0.6], atol=0.02)
     assert all(s.freq[0] == pytest.approx(2e5) and s.freq[-1] == pytest.approx(20) for s in spectra)
@@ -320,7 +323,9 @@ def test_biologic_text_mpr_and_noimz_are_the_same_spectrum():
 def test_ivium_idf_ends_at_primary_data():
     s = _read(FP + "ivium_idf/exampleDataIvium.idf")[0]
     assert s.freq[0] == 1e5 and s.freq[-1] == 1.0  # 26 frequencies 100 kHz -> 1 Hz
-    assert s.Z.real[0] == pytest.approx(13.8, abs=0.1) and s.Z.real[-1] == pytest.approx(92.8, abs=0.1)
+    assert s.Z.real[0] == pytest.approx(13.8, abs=0.1) and s.Z.real[-1] == pytest.approx(
+        92.8, abs=0.1
+    )
 
 
 def test_zahner_csv_si_suffixes():

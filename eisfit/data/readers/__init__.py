@@ -14,9 +14,9 @@ from the content (the file extension only breaks ties).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from importlib import import_module
 from pathlib import Path
-from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 
@@ -143,7 +143,9 @@ def _runs(freq: np.ndarray) -> list[tuple[int, int]]:
     return [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
 
 
-def gate(spectra: list[Spectrum], path: Any, fmt: str, min_points: int = MIN_POINTS) -> list[Spectrum]:
+def gate(
+    spectra: list[Spectrum], path: Any, fmt: str, min_points: int = MIN_POINTS
+) -> list[Spectrum]:
     """The sanity gate every reader's output passes: one sweep per spectrum, or nothing.
 
     Points with non-finite values or frequency <= 0 are dropped; a spectrum whose
@@ -254,10 +256,11 @@ def read(
     Examples
     --------
     >>> import eisfit as ef
-    >>> ef.read("no/such/file.mpt")
-    Traceback (most recent call last):
-    ...
-    eisfit.errors.ReaderFileNotFoundError: no/such/file.mpt: cannot open file (No such file or directory)
+    >>> try:
+    ...     ef.read("no/such/file.mpt")
+    ... except FileNotFoundError as exc:  # a ReaderError that is also a FileNotFoundError
+    ...     print(exc)
+    no/such/file.mpt: cannot open file (No such file or directory)
     """
     p = Path(path)
     if format is None:

@@ -88,7 +88,6 @@ _SI_RE = re.compile(r"^([+-]?(\d+([.,]\d*)?|[.,]\d+))\s?([pnuµmkMG])$")
 _SI = {"p": 1e-12, "n": 1e-9, "u": 1e-6, "µ": 1e-6, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9}
 
 
-
 def load_text(path: str | Path, expected: str) -> str:
     """The decoded text of a file, or a :class:`ReaderError` saying it is binary, not ``expected``."""
     raw = read_bytes(path)
@@ -509,15 +508,16 @@ def build_spectra(
                 "of what its name says"
             )
             if sign_fix == "keep":
-                warnings.warn(msg + "; kept as named (sign_fix='keep')", EisfitWarning, stacklevel=3)
+                warnings.warn(
+                    msg + "; kept as named (sign_fix='keep')", EisfitWarning, stacklevel=3
+                )
             else:
-                warnings.warn(msg + "; negated. Pass sign_fix='keep' to keep it.",
-                              EisfitWarning, stacklevel=3)
+                warnings.warn(
+                    msg + "; negated. Pass sign_fix='keep' to keep it.", EisfitWarning, stacklevel=3
+                )
                 zi, flipped = -zi, True
         elif not roles.sign_confirmed:
-            zi, flipped = check_imag_sign(
-                zi, path, label, declared_negated=neg, fix=sign_fix
-            )
+            zi, flipped = check_imag_sign(zi, path, label, declared_negated=neg, fix=sign_fix)
         zr = table[:, ix["zre"] if "zre" in ix else ix["neg_zre"]]
         if "neg_zre" in ix:
             zr = -zr

@@ -342,7 +342,10 @@ def _candidates(t: np.ndarray, usable: list[int]) -> dict[str, Any]:
                     continue
                 for sg in (1, -1):
                     base = np.arctan2(sg * s[:, b], s[:, a])
-                    for unit, scale, tol in (("deg", 180 / np.pi, _DEG_TOL), ("rad", 1.0, _RAD_TOL)):
+                    for unit, scale, tol in (
+                        ("deg", 180 / np.pi, _DEG_TOL),
+                        ("rad", 1.0, _RAD_TOL),
+                    ):
                         pred = base * scale
                         d = _angle_diff(A, pred[:, None], scale)
                         frac = np.mean(d <= tol + 1e-3 * np.abs(pred[:, None]), axis=0)
@@ -594,8 +597,14 @@ def _from_content(t, named: Roles, header: list[str], usable, numeric, path, lin
     width = t.shape[1]
     if len(usable) > _MAX_SEARCH:
         raise _ambiguous(
-            path, line, f"{len(usable)} columns without a usable name are too many to tell "
-            "apart by their values", names, [], usable[:6], width
+            path,
+            line,
+            f"{len(usable)} columns without a usable name are too many to tell "
+            "apart by their values",
+            names,
+            [],
+            usable[:6],
+            width,
         )
     rel = _candidates(t, usable)
     triples, oriented = rel["triples"], rel["oriented"]
@@ -630,15 +639,26 @@ def _from_content(t, named: Roles, header: list[str], usable, numeric, path, lin
     elif len(hyps) > 1:
         cand = sorted({k for h in hyps for k in h[:2]})
         raise _ambiguous(
-            path, line, "more than one column pair fits a phase column (impedance and "
-            "admittance?)", names, [], cand, width
+            path,
+            line,
+            "more than one column pair fits a phase column (impedance and admittance?)",
+            names,
+            [],
+            cand,
+            width,
         )
     elif triples:
         cand = sorted({k for tr in triples for k in tr})
         freq = [k for k in usable if k not in cand and is_frequency(t[:, k])]
         raise _ambiguous(
-            path, line, "a |Z| column confirms the Z'/Z'' pair but no phase column tells "
-            "which is the real part and the sign", names, freq, cand, width
+            path,
+            line,
+            "a |Z| column confirms the Z'/Z'' pair but no phase column tells "
+            "which is the real part and the sign",
+            names,
+            freq,
+            cand,
+            width,
         )
     if "freq" in named.index:
         freq = [named.index["freq"]]
@@ -679,8 +699,13 @@ def _from_content(t, named: Roles, header: list[str], usable, numeric, path, lin
     zi = sign * t[:, im_col]
     if np.mean(zi[np.isfinite(zi)] > 0) > 0.8:
         raise _ambiguous(
-            path, line, "the phase column makes the spectrum inductive at most points; it may "
-            "hold −phase", names, freq, sorted(claimed), width
+            path,
+            line,
+            "the phase column makes the spectrum inductive at most points; it may hold −phase",
+            names,
+            freq,
+            sorted(claimed),
+            width,
         )
     if header and any(header):
         warnings.warn(

@@ -146,8 +146,11 @@ def read(path: str | Path, *, sign_fix: str = "auto", **options: Any) -> list[Sp
     columns = options.get("columns")
     if drift and not columns:
         # drift-corrected impedance (Gamry's EIS drift correction): use it, say so
-        columns = {"freq": low.index("freq"), "z_real": low.index("zrealdrcor"),
-                   "z_imag": low.index("zimagdrcor")}
+        columns = {
+            "freq": low.index("freq"),
+            "z_real": low.index("zrealdrcor"),
+            "z_imag": low.index("zimagdrcor"),
+        }
         meta["drift_corrected"] = True
         meta["z_columns"] = "ZrealDrCor, ZimagDrCor"
     elif not columns:

@@ -22,7 +22,7 @@ import numpy as np
 
 from ...errors import ReaderError
 from ..spectrum import Spectrum
-from ._common import _make, head_text, is_number, parse_timestamp, read_bytes
+from ._common import _make, is_number, parse_timestamp, read_bytes
 
 FORMAT = "ivium"
 EXTENSIONS = (".idf", ".ids")

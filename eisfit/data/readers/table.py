@@ -49,9 +49,7 @@ from .columns import resolve as resolve_roles
 
 FORMAT = "table"
 EXTENSIONS = (".csv", ".tsv", ".txt", ".dat")
-OPTIONS = frozenset(
-    {"sign_fix", "freq", "z_real", "z_imag", "neg_imag", "frequencies", "columns"}
-)
+OPTIONS = frozenset({"sign_fix", "freq", "z_real", "z_imag", "neg_imag", "frequencies", "columns"})
 
 _WIDE = re.compile(
     r"^(?P<q>z_?re(al)?|z_?im(ag)?|-z_?im(ag)?|z|zmod|\|z\||z_?phase|phase)[ _]?"
