@@ -94,7 +94,10 @@ def read(path: str | Path, *, sign_fix: str = "auto", **options: Any) -> list[Sp
             raise ReaderError(
                 f"primary_data announces {nrow} rows of {ncol} numbers; fewer found", path, line
             )
-        arr = np.array(vals, float).reshape(nrow, ncol)
+        try:
+            arr = np.array(vals, float).reshape(nrow, ncol)
+        except ValueError:
+            raise ReaderError("primary_data holds a malformed number", path, line) from None
         zre, zim, f = arr[:, 0], arr[:, 1], arr[:, 2]
         meta = {**meta_all, "block": b, "source": str(path), "format": FORMAT, "index": len(out)}
         out.append(_make(f, zre + 1j * zim, meta, path))

@@ -44,14 +44,17 @@ def _lower(obj: Any) -> Any:
     return obj
 
 
-def _arrays(dataset: dict) -> dict[str, np.ndarray]:
+def _arrays(dataset: dict, path: Any) -> dict[str, np.ndarray]:
     out = {}
     for v in dataset.get("values") or []:
         if not isinstance(v, dict):
             continue
         name = str(v.get("description", "")).strip()
         vals = [d.get("v") if isinstance(d, dict) else None for d in v.get("datavalues") or []]
-        out[name.lower()] = np.array([np.nan if x is None else float(x) for x in vals])
+        try:
+            out[name.lower()] = np.array([np.nan if x is None else float(x) for x in vals])
+        except (TypeError, ValueError):
+            raise ReaderError(f"array {name!r} holds a value that is not a number", path) from None
     return out
 
 
@@ -72,6 +75,8 @@ def read(path: str | Path, *, sign_fix: str = "auto", **options: Any) -> list[Sp
         doc = _lower(json.loads(text))
     except json.JSONDecodeError as exc:
         raise ReaderError(f"not valid JSON ({exc.msg})", path, exc.lineno) from None
+    except RecursionError:
+        raise ReaderError("JSON nested too deeply for a PSTrace session", path) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("measurements"), list):
         raise ReaderError("expected a PSTrace session with a 'Measurements' list", path)
     out: list[Spectrum] = []
@@ -94,7 +99,7 @@ def read(path: str | Path, *, sign_fix: str = "auto", **options: Any) -> list[Sp
                 ds = part.get("dataset")
                 if not isinstance(ds, dict):
                     continue
-                a = _arrays(ds)
+                a = _arrays(ds, path)
                 if not {"frequency", "zre", "zim"} <= set(a):
                     raise ReaderError(
                         f"curve {curve.get('title')!r} lacks Frequency/ZRe/ZIm arrays "
