@@ -13,6 +13,7 @@ __all__ = [
     "CircuitSyntaxError",
     "CircuitError",
     "ReaderError",
+    "ReaderFileNotFoundError",
     "FitError",
     "EisfitWarning",
 ]
@@ -71,6 +72,20 @@ class ReaderError(EisfitError, ValueError):
 
     def __reduce__(self):
         return (type(self), (self.reason, self.path, self.line))
+
+
+class ReaderFileNotFoundError(ReaderError, FileNotFoundError):
+    """The file to read does not exist: a :class:`ReaderError` that is also a
+    :class:`FileNotFoundError` (``except FileNotFoundError`` and ``except ValueError``
+    both catch it)."""
+
+    def __init__(self, reason: str, path: object = None, line: int | None = None):
+        super().__init__(reason, path, line)
+        self.errno = 2  # ENOENT
+        self.filename = self.path
+
+    def __str__(self) -> str:  # OSError's "[Errno 2] ..." form would hide the reason
+        return self._format()
 
 
 class FitError(EisfitError, ValueError):

@@ -16,3 +16,11 @@ def fx():
         return p
 
     return get
+
+
+@pytest.fixture
+def shared():
+    """The shared reference data folder (../shared/data); the test is skipped without it."""
+    if not SHARED.is_dir():
+        pytest.skip("shared reference data not present")
+    return SHARED

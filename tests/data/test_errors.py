@@ -15,6 +15,10 @@ def test_missing_file(tmp_path):
     with pytest.raises(ef.ReaderError, match="cannot open file") as ei:
         ef.read(p)
     assert ei.value.path == str(p)
+    assert isinstance(ei.value, FileNotFoundError) and isinstance(ei.value, ValueError)
+    with pytest.raises(FileNotFoundError):
+        ef.read(p, format="table")  # the reader's own open, not only read()'s check
+    assert pickle.loads(pickle.dumps(ei.value)).path == str(p)
 
 
 def test_directory(tmp_path):
@@ -104,7 +108,7 @@ def test_nan_rows_are_dropped_with_warning(tmp_path):
     p = tmp_path / "nan.csv"
     p.write_text("freq,z_real,z_imag\n1000,1,-0.1\n100,nan,-0.2\n10,3,-0.3\n1,4,-0.4\n")
     with pytest.warns(ef.EisfitWarning, match="dropped 1 row"):
-        s = ef.read(p)[0]
+        s = ef.read(p, min_points=3)[0]
     assert list(s.freq) == [1000, 10, 1]
 
 
@@ -112,5 +116,5 @@ def test_duplicate_frequencies_warn(tmp_path):
     p = tmp_path / "dup.csv"
     p.write_text("freq,z_real,z_imag\n1000,1,-0.1\n100,2,-0.2\n100,2.1,-0.25\n1,4,-0.4\n")
     with pytest.warns(ef.EisfitWarning, match="duplicate"):
-        s = ef.read(p)[0]
+        s = ef.read(p, min_points=4)[0]
     assert len(s) == 4

@@ -31,6 +31,10 @@ SEEDS = {
     "excel": "exampleData.csv",
     "parquet": "pybop_MJ1_first2.parquet",
     "table": "zhang2020_wide_first3.csv",
+    "palmsens-pssession": "palmsens_eis_5freq.pssession",
+    "zahner-ism": "zahner_rc-data.ism",
+    "ivium": "exampleDataIvium.idf",
+    "ods": "cell_polar.ods",
 }
 FUZZ = settings(
     max_examples=25,
@@ -140,7 +144,8 @@ def _line_mutate(seed: bytes, ops) -> bytes:
     return "\n".join(lines).encode("latin-1", "replace")
 
 
-TEXT_FORMATS = [f for f in SEEDS if f not in ("biologic-mpr", "matlab", "npy", "parquet", "excel")]
+BINARY = ("biologic-mpr", "matlab", "npy", "parquet", "excel", "ods", "zahner-ism")
+TEXT_FORMATS = [f for f in SEEDS if f not in BINARY]
 
 
 @pytest.mark.parametrize("fmt", TEXT_FORMATS)

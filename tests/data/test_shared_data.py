@@ -17,6 +17,7 @@ SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 pytestmark = pytest.mark.skipif(not SHARED.is_dir(), reason="shared reference data not present")
 
 ERR = "error"
+FP = "formats_permissive/"
 DL = "datalab_LiLi_symmetric_GEIS/jr862_11_08_23_insitu-impedance-LiLi_1MLiTFSI_TEGDME-1mA"
 # relative path -> (format, number of spectra, points in the first spectrum) or ERR.
 # Counts from each folder's SOURCE.md (and the files' own headers).
@@ -84,6 +85,25 @@ EXPECTED: dict[str, object] = {
     "DRTtools/import_file_samples/mat_file/data_2.mat": ("matlab", 1, 107),
     "DRTtools/import_file_samples/text_files/LIB_data.txt": ("table", 1, 107),
     "DRTtools/import_file_samples/text_files/LIB_data_2.txt": ("table", 1, 100),
+    # formats_permissive/: counts from its SOURCE.md
+    FP + "ivium_idf/exampleDataIvium.idf": ("ivium", 1, 26),
+    FP + "palmsens_pssession/BatteryCurve.pssession": ("palmsens-pssession", 1, 50),
+    FP + "palmsens_pssession/eis_3ch_4scan_5freq.pssession": ("palmsens-pssession", 12, 5),
+    FP + "palmsens_pssession/eis_5freq.pssession": ("palmsens-pssession", 1, 5),
+    FP + "zahner_ism/000_mvdc.ism": ("zahner-ism", 1, 38),
+    FP + "zahner_ism/300_mvdc.ism": ("zahner-ism", 1, 38),
+    FP + "zahner_ism/500uR_measurement_pro.ism": ("zahner-ism", 1, 160),
+    FP + "zahner_ism/ZHIT.ism": ("zahner-ism", 1, 40),
+    FP + "zahner_ism/drift.ism": ("zahner-ism", 1, 47),
+    FP + "zahner_ism/li-ion-battery.ism": ("zahner-ism", 1, 128),
+    FP + "zahner_ism/rc-data.ism": ("zahner-ism", 1, 55),
+    FP + "zahner_ism/short_circuit_measurement_pro.ism": ("zahner-ism", 1, 212),
+    FP + "zahner_thales_csv/EIS.csv": ("table", 1, 25),
+    FP + "biologic_mpr_eclab_ge_11.50/PEIS.mpr": ("biologic-mpr", 4, 61),
+    FP + "biologic_text/exampleDataBioLogic.mpr": ("biologic-mpr", 1, 43),
+    FP + "biologic_text/exampleDataBioLogic.txt": ("table", 1, 43),
+    FP + "biologic_text/exampleDataBioLogic_NoImZ.mpt": ("biologic-mpt", 1, 43),
+    FP + "gamry_dta/550C.0.5V.DTA": ("gamry-dta", 1, 61),
 }
 
 
@@ -250,3 +270,65 @@ def test_against_impedance_py_readers(name, instrument):
     s = _read("impedance.py/" + name)[0]
     np.testing.assert_allclose(s.freq, f, rtol=1e-12)
     np.testing.assert_allclose(s.Z, Z, rtol=1e-12)
+
+
+# ---- formats_permissive/ (quirks and values from its SOURCE.md) -------------------------
+def test_pssession_multichannel_potential_scan():
+    spectra = _read(FP + "palmsens_pssession/eis_3ch_4scan_5freq.pssession")
+    titles = [s.meta["curve_title"].split(":")[0] for s in spectra]
+    assert titles == ["CH 3"] * 4 + ["CH 5"] * 4 + ["CH 8"] * 4
+    assert [s.meta["subscan_title"] for s in spectra[:4]] == [
+        "E=0.000 V",
+        "E=0.200 V",
+        "E=0.400 V",
+        "E=0.600 V",
+    ]
+    np.testing.assert_allclose([s.meta["E_dc"] for s in spectra[:4]], [0, 0.2, 0.4, 0.6], atol=0.02)
+    assert all(s.freq[0] == pytest.approx(2e5) and s.freq[-1] == pytest.approx(20) for s in spectra)
+
+
+def test_pssession_lower_case_keys():
+    s = _read(FP + "palmsens_pssession/BatteryCurve.pssession")[0]
+    # 50 points, 12.5 kHz -> 0.1 Hz, Edc ~ 1.439 V, ZRe 0.83 -> 58 Ohm
+    assert s.freq[0] == pytest.approx(12.5e3) and s.freq[-1] == pytest.approx(0.1)
+    assert s.meta["E_dc"] == pytest.approx(1.439, abs=0.005)
+    assert s.Z.real[0] == pytest.approx(0.83, abs=0.01) and s.Z.real[-1] == pytest.approx(58, abs=1)
+    assert np.mean(s.Z.imag < 0) > 0.8  # ZIm stored positive = capacitive
+
+
+def test_zahner_ism_values():
+    d = _read(FP + "zahner_ism/300_mvdc.ism")[0]
+    assert d.meta["E_dc"] == pytest.approx(0.325, abs=1e-3)
+    assert d.meta["I_dc"] == pytest.approx(0.1535, rel=0.01)
+    assert np.mean(d.Z.imag > 0) > 0.5  # "the 300 mV one is inductive"
+    sc = _read(FP + "zahner_ism/500uR_measurement_pro.ism")[0]
+    assert sc.Z.real.min() == pytest.approx(-1.2e-3, rel=0.1)
+    assert np.degrees(np.angle(sc.Z)).max() == pytest.approx(134, abs=1)
+    li = _read(FP + "zahner_ism/li-ion-battery.ism")[0]
+    assert li.freq.min() == pytest.approx(5e-4) and li.freq.max() == pytest.approx(5e3)
+    assert "temperature" not in _read(FP + "zahner_ism/ZHIT.ism")[0].meta  # a simulation
+
+
+def test_biologic_text_mpr_and_noimz_are_the_same_spectrum():
+    ref = _read("impedance.py/exampleDataBioLogic.mpt")[0]
+    txt = _read(FP + "biologic_text/exampleDataBioLogic.txt")[0]  # third column is Im(Z)
+    mpr = _read(FP + "biologic_text/exampleDataBioLogic.mpr")[0]
+    noimz = _read(FP + "biologic_text/exampleDataBioLogic_NoImZ.mpt")[0]
+    np.testing.assert_allclose(txt.Z, ref.Z, rtol=1e-7)
+    np.testing.assert_allclose(mpr.Z, ref.Z, rtol=1e-6)
+    np.testing.assert_array_equal(noimz.Z, ref.Z)
+    assert noimz.meta["cycle"] == 1
+
+
+def test_ivium_idf_ends_at_primary_data():
+    s = _read(FP + "ivium_idf/exampleDataIvium.idf")[0]
+    assert s.freq[0] == 1e5 and s.freq[-1] == 1.0  # 26 frequencies 100 kHz -> 1 Hz
+    assert s.Z.real[0] == pytest.approx(13.8, abs=0.1) and s.Z.real[-1] == pytest.approx(
+        92.8, abs=0.1
+    )
+
+
+def test_zahner_csv_si_suffixes():
+    s = _read(FP + "zahner_thales_csv/EIS.csv")[0]
+    assert s.freq[0] == 5 and s.freq[-1] == 500e3
+    assert abs(s.Z[0]) == pytest.approx(14.151) and abs(s.Z[-1]) == pytest.approx(0.062476)

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import EisfitWarning, ReaderError
+from ...errors import EisfitWarning, ReaderError, ReaderFileNotFoundError
 from ..spectrum import Spectrum
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "decode",
     "to_float",
     "parse_block",
+    "parse_rows",
     "Roles",
     "detect_roles",
     "build_spectra",
@@ -45,6 +46,8 @@ def read_bytes(path: str | Path) -> bytes:
         return p.read_bytes()
     except ReaderError:
         raise
+    except FileNotFoundError as exc:
+        raise ReaderFileNotFoundError(f"cannot open file ({exc.strerror or exc})", p) from None
     except OSError as exc:
         raise ReaderError(f"cannot open file ({exc.strerror or exc})", p) from None
 
@@ -80,7 +83,9 @@ def looks_binary(raw: bytes) -> bool:
 
 
 _NUM_RE = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?$")
-
+# a number with an SI prefix as unit suffix, as Zahner's tools print them ("735.948m")
+_SI_RE = re.compile(r"^([+-]?(\d+([.,]\d*)?|[.,]\d+))\s?([pnuµmkMG])$")
+_SI = {"p": 1e-12, "n": 1e-9, "u": 1e-6, "µ": 1e-6, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9}
 
 
 def load_text(path: str | Path, expected: str) -> str:
@@ -92,18 +97,33 @@ def load_text(path: str | Path, expected: str) -> str:
 
 
 def to_float(token: str, decimal_comma: bool = False) -> float:
-    """Parse one number (``ValueError`` if it is not one); ``1,5`` with ``decimal_comma``."""
+    """Parse one number (``ValueError`` if it is not one).
+
+    ``1,5`` with ``decimal_comma``; an SI-prefix suffix scales the value
+    (``735.948m`` = 0.735948, ``3.588k`` = 3588); an empty field is NaN.
+    """
     t = token.strip()
+    if not t:
+        return math.nan
     if decimal_comma:
         t = t.replace(",", ".")
+    m = _SI_RE.match(t)
+    if m:
+        return float(m.group(1).replace(",", ".")) * _SI[m.group(4)]
     return float(t)
 
 
-def is_number(token: str) -> bool:
+def has_si_suffix(token: str) -> bool:
+    """True for a number written with an SI-prefix suffix (``735.948m``)."""
+    return bool(_SI_RE.match(token.strip()))
+
+
+def is_number(token: str, si: bool = False) -> bool:
+    """True when ``token`` is a number (with ``si``, also ``735.948m``-style values)."""
     t = token.strip()
     if not t:
         return False
-    if _NUM_RE.match(t):
+    if _NUM_RE.match(t) or (si and _SI_RE.match(t)):
         return True
     return t.lower() in {"nan", "inf", "-inf", "+inf"}
 
@@ -191,6 +211,42 @@ def parse_block(
     return arr
 
 
+def parse_rows(
+    lines: Sequence[str],
+    path: Any,
+    first_line: int,
+    sep: str | None,
+    decimal_comma: bool = False,
+    width: int | None = None,
+) -> np.ndarray:
+    """Numeric rows into a float array; empty fields (and missing trailing ones) are NaN.
+
+    The width is ``width`` or the largest number of fields of any row; a field that is
+    present but not a number raises :class:`ReaderError` with its line.
+    """
+    rows: list[list[str]] = []
+    for k, line in enumerate(lines):
+        if not line.strip():
+            continue
+        parts = line.rstrip("\r\n").split(sep) if sep is not None else line.split()
+        parts = [p.strip() for p in parts]
+        while parts and parts[-1] == "":
+            parts.pop()
+        bad = next((p for p in parts if p and not is_number(p)), None)
+        if bad is not None:
+            raise ReaderError(f"expected a number, found {bad[:40]!r}", path, first_line + k)
+        rows.append(parts)
+    if not rows:
+        raise ReaderError("no numeric data rows found", path, first_line)
+    w = width or max(len(r) for r in rows)
+    out = np.full((len(rows), w), np.nan)
+    for i, r in enumerate(rows):
+        for j, tok in enumerate(r[:w]):
+            if tok:
+                out[i, j] = to_float(tok, decimal_comma)
+    return out
+
+
 # --------------------------------------------------------------------------------------
 # column roles
 # --------------------------------------------------------------------------------------
@@ -210,6 +266,7 @@ _IM = (
 _ROLE_PATTERNS: list[tuple[str, re.Pattern]] = [
     # order matters: the first matching role wins for a column
     ("neg_zim", re.compile(r"^(-|minus )\s*" + _IM + _END)),
+    ("neg_zre", re.compile(r"^(-|minus )\s*(re\s*\(?z\)?|z\s*'(?!')|zre(al)?|z\s*real)" + _END)),
     ("zim", re.compile(r"^" + _IM + _END)),
     (
         "zre",
@@ -220,7 +277,13 @@ _ROLE_PATTERNS: list[tuple[str, re.Pattern]] = [
     ("neg_phase", re.compile(r"^-\s*(phase|theta|phi)" + r"\s*(\(z\))?" + _END)),
     ("phase", re.compile(r"^(phase|theta|phi|zphz|z\s*phase|phases)\s*(\(z\))?" + _END)),
     ("zcycle", re.compile(r"^z cycle\s*$")),
-    ("zmod", re.compile(r"^(\|z\||mod\s*\(?z\)?|zmod|z\s*mod(ulus)?|z|z abs|abs\s*\(z\))" + _END)),
+    (
+        "zmod",
+        re.compile(
+            r"^(\|z\||mod\s*\(?z\)?|zmod|z\s*mod(ulus)?|z|z abs|abs\s*\(z\)|impedance|"
+            r"\|impedance\|)" + _END
+        ),
+    ),
     ("freq", re.compile(r"^(freq|frequency|frequencies|f)" + _END)),
     ("time", re.compile(r"^(time|elapsed time|t)\s*(/|\(|\[|$)")),
     ("ewe", re.compile(r"^(<?ewe>?|e|potential|vdc|<?ecell>?|voltage)\s*(/|\(|\[|$)")),
@@ -240,12 +303,23 @@ _ROLE_PATTERNS: list[tuple[str, re.Pattern]] = [
 
 @dataclass
 class Roles:
-    """Column index for each recognised quantity (``None`` if absent)."""
+    """Column index for each recognised quantity (``None`` if absent).
+
+    ``source`` says how the roles were established (``"names"``, ``"names+content"``,
+    ``"content"``, ``"order"``, ``"option"``); ``extra`` lists unnamed numeric columns
+    kept as metadata; ``sign_confirmed`` / ``phase_contradicts`` record what a phase
+    column says about the sign of the named Z'' column.
+    """
 
     index: dict[str, int] = field(default_factory=dict)
     names: list[str] = field(default_factory=list)
     phase_rad: bool = False
     current_mA: bool = False
+    source: str = "names"
+    notes: list[str] = field(default_factory=list)
+    extra: list[int] = field(default_factory=list)
+    sign_confirmed: bool = False
+    phase_contradicts: bool = False
 
     def get(self, role: str) -> int | None:
         return self.index.get(role)
@@ -253,7 +327,7 @@ class Roles:
     def has_impedance(self) -> bool:
         i = self.index
         return "freq" in i and (
-            ("zre" in i and ("zim" in i or "neg_zim" in i))
+            (("zre" in i or "neg_zre" in i) and ("zim" in i or "neg_zim" in i))
             or ("zmod" in i and ("phase" in i or "neg_phase" in i))
         )
 
@@ -318,16 +392,20 @@ def check_imag_sign(
 
 
 def split_points(freq: np.ndarray, *labels: np.ndarray | None) -> list[np.ndarray]:
-    """Indices of each spectrum: by the first label column that varies, else by sweep restarts."""
+    """Indices of each spectrum: wherever any label column changes, then at sweep restarts."""
     n = freq.size
+    change = np.zeros(max(n - 1, 0), bool)
     for lab in labels:
         if lab is None or lab.size != n:
             continue
         lab = np.asarray(lab, float)
         if np.unique(lab[np.isfinite(lab)]).size > 1:
-            change = np.flatnonzero(np.diff(lab) != 0) + 1
-            return [np.arange(a, b) for a, b in zip([0, *change], [*change, n])]
-    return split_sweeps(freq)
+            change |= np.diff(lab) != 0
+    cuts = np.flatnonzero(change) + 1
+    out = []
+    for a, b in zip([0, *cuts.tolist()], [*cuts.tolist(), n]):
+        out.extend(a + idx for idx in split_sweeps(freq[a:b]))
+    return out
 
 
 def split_sweeps(freq: np.ndarray) -> list[np.ndarray]:
@@ -417,17 +495,43 @@ def build_spectra(
     if any(v >= ncol for v in ix.values()):
         raise ReaderError("data rows have fewer fields than the header", path, line)
     f = table[:, ix["freq"]]
-    if "zre" in ix and ("zim" in ix or "neg_zim" in ix):
+    flipped = real_flipped = False
+    if ("zre" in ix or "neg_zre" in ix) and ("zim" in ix or "neg_zim" in ix):
         neg = "neg_zim" in ix
         col = ix["neg_zim"] if neg else ix["zim"]
         zi = table[:, col]
         zi = -zi if neg else zi
-        zi, flipped = check_imag_sign(
-            zi, path, roles.names[col], declared_negated=neg, fix=sign_fix
-        )
-        z = table[:, ix["zre"]] + 1j * zi
+        label = roles.names[col] if col < len(roles.names) else f"column{col}"
+        if roles.phase_contradicts:
+            msg = (
+                f"{path}: the phase column says the sign of column {label!r} is the opposite "
+                "of what its name says"
+            )
+            if sign_fix == "keep":
+                warnings.warn(
+                    msg + "; kept as named (sign_fix='keep')", EisfitWarning, stacklevel=3
+                )
+            else:
+                warnings.warn(
+                    msg + "; negated. Pass sign_fix='keep' to keep it.", EisfitWarning, stacklevel=3
+                )
+                zi, flipped = -zi, True
+        elif not roles.sign_confirmed:
+            zi, flipped = check_imag_sign(zi, path, label, declared_negated=neg, fix=sign_fix)
+        zr = table[:, ix["zre"] if "zre" in ix else ix["neg_zre"]]
+        if "neg_zre" in ix:
+            zr = -zr
+            if np.mean(zr[np.isfinite(zr)] < 0) > 0.8 and sign_fix != "keep":
+                # a passive cell has Re Z >= 0: the column holds Z', not -Z'
+                warnings.warn(
+                    f"{path}: column {roles.names[ix['neg_zre']]!r} read as -Z' gives Re Z < 0 "
+                    "at most points; a passive cell has Re Z >= 0, so it holds Z'; negated back",
+                    EisfitWarning,
+                    stacklevel=3,
+                )
+                zr, real_flipped = -zr, True
+        z = zr + 1j * zi
     else:
-        flipped = False
         neg = "neg_phase" in ix
         ph = table[:, ix["neg_phase"] if neg else ix["phase"]]
         ph = -ph if neg else ph
@@ -440,7 +544,8 @@ def build_spectra(
         keep = ~marker
         table, f, z = table[keep], f[keep], z[keep]
     labels = [
-        table[:, ix[r]] if r in ix else None for r in ("spectrum_id", "loop", "zcycle", "cycle")
+        table[:, ix[r]] if r in ix else None
+        for r in ("spectrum_id", "step", "loop", "zcycle", "cycle")
     ]
     groups = split_points(f, *labels) if split else [np.arange(f.size)]
     out = []
@@ -453,6 +558,15 @@ def build_spectra(
     base["format"] = fmt
     if flipped:
         base["imag_sign_flipped"] = True
+    if real_flipped:
+        base["real_sign_flipped"] = True
+    if roles.source != "names":
+        from .columns import describe
+
+        base["roles_from"] = roles.source
+        base["column_roles"] = describe(roles)
+        if roles.source == "order":
+            base["columns_by_order"] = True
     if n_marker:
         base["marker_rows_skipped"] = n_marker
     if f.size == 0:
@@ -462,6 +576,7 @@ def build_spectra(
         m["index"] = k
         for role, key in (
             ("spectrum_id", "spectrum_id"),
+            ("step", "step"),
             ("loop", "loop"),
             ("zcycle", "z_cycle"),
             ("cycle", "cycle"),
@@ -487,6 +602,11 @@ def build_spectra(
             v = _scalar_meta(table[idx, ix["temperature"]])
             if v is not None:
                 m.setdefault("temperature", v)
+        for k in roles.extra:
+            name = roles.names[k] if k < len(roles.names) and roles.names[k] else f"column{k}"
+            v = _scalar_meta(table[idx, k])
+            if v is not None:
+                m.setdefault(name, v)
         out.append(_make(f[idx], z[idx], m, path))
     return out
 

@@ -31,4 +31,6 @@ def sniff(head: str | bytes, path: Any = None) -> float:
 
 def read(path: str | Path, *, sign_fix: str = "keep", **options: Any) -> list[Spectrum]:
     """Read a NOVA ASCII impedance export."""
-    return table.read_text(path, load_text(path, "a NOVA text export"), FORMAT, sign_fix=sign_fix, **options)
+    return table.read_text(
+        path, load_text(path, "a NOVA text export"), FORMAT, sign_fix=sign_fix, **options
+    )

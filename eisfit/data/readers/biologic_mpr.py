@@ -38,6 +38,11 @@ MAGIC = b"BIO-LOGIC MODULAR FILE\x1a"
 # column id -> (EC-Lab column name, numpy dtype); only ids verified on real files
 COLUMNS: dict[int, tuple[str, str]] = {
     4: ("time/s", "<f8"),
+    9: ("Ece/V", "<f4"),
+    11: ("I/mA", "<f8"),
+    19: ("control/V", "<f4"),
+    20: ("control/mA", "<f4"),
+    23: ("dQ/mA.h", "<f8"),
     5: ("control/V/mA", "<f4"),
     6: ("Ewe/V", "<f4"),
     7: ("dQ/mA.h", "<f8"),
@@ -52,16 +57,37 @@ COLUMNS: dict[int, tuple[str, str]] = {
     37: ("Re(Z)/Ohm", "<f4"),
     38: ("-Im(Z)/Ohm", "<f4"),
     39: ("I Range", "<u2"),
+    69: ("R/Ohm", "<f4"),
     70: ("P/W", "<f4"),
+    74: ("|Energy|/W.h", "<f8"),
+    75: ("Analog OUT/V", "<f4"),
     76: ("<I>/mA", "<f4"),
     77: ("<Ewe>/V", "<f4"),
+    96: ("|Ece|/V", "<f4"),
+    98: ("Phase(Zce)/deg", "<f4"),
+    99: ("|Zce|/Ohm", "<f4"),
+    100: ("Re(Zce)/Ohm", "<f4"),
+    101: ("-Im(Zce)/Ohm", "<f4"),
+    123: ("Energy charge/W.h", "<f8"),
+    124: ("Energy discharge/W.h", "<f8"),
+    125: ("Capacitance charge/µF", "<f8"),
+    126: ("Capacitance discharge/µF", "<f8"),
     131: ("Ns", "<u2"),
     169: ("Cs/µF", "<f4"),
     172: ("Cp/µF", "<f4"),
+    182: ("step time/s", "<f8"),
+    211: ("Q charge/discharge/mA.h", "<f8"),
+    212: ("half cycle", "<u4"),
+    213: ("z cycle", "<u4"),
+    438: ("step time/s", "<f8"),
+    462: ("Temperature/°C", "<f4"),
+    467: ("Q charge/discharge/mA.h", "<f8"),
+    468: ("half cycle", "<u4"),
+    469: ("z cycle", "<u4"),
 }
 # bit-field columns packed together into a single byte
 FLAG_IDS = frozenset({1, 2, 3, 21, 31, 65})
-TECHNIQUES = {0x04: "GCPL", 0x19: "CP", 0x1D: "PEIS", 0x1E: "GEIS"}
+TECHNIQUES = {0x04: "GCPL", 0x19: "CP", 0x1D: "PEIS", 0x1E: "GEIS", 0x7F: "MB"}
 _DATA_START = {2: 0x195, 3: 0x196}
 _DATA_START_NEW = 0x3EF
 # what the impedance columns mean for the shared column-role machinery
@@ -75,6 +101,10 @@ _ROLE_OF = {
     77: "ewe",
     76: "current",
     24: "cycle",
+    131: "step",
+    213: "zcycle",
+    469: "zcycle",
+    462: "temperature",
 }
 
 
@@ -259,6 +289,20 @@ def read(path: str | Path, *, sign_fix: str = "keep", **options: Any) -> list[Sp
         )
     order = [c for c in _ROLE_OF if c in cols]
     table = np.column_stack([cols[c] for c in order])
+    # Modulo Bat: rows of the non-impedance steps (GCPL, rest, ...) have no frequency
+    eis = cols[32] > 0
+    if not eis.all():
+        if not eis.any():
+            raise ReaderError(
+                f"no impedance rows: the frequency column is 0 in all {n} rows "
+                f"({meta.get('technique', 'unknown technique')})",
+                path,
+            )
+        meta["non_eis_rows_skipped"] = int((~eis).sum())
+        table = table[eis]
+        row_index = np.flatnonzero(eis)
+    else:
+        row_index = np.arange(n)
     roles = Roles(
         index={_ROLE_OF[c]: k for k, c in enumerate(order)},
         names=[COLUMNS[c][0] for c in order],
@@ -274,7 +318,7 @@ def read(path: str | Path, *, sign_fix: str = "keep", **options: Any) -> list[Sp
         loop_id = np.zeros(n)
         for k, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
             loop_id[a:b] = k
-        table = np.column_stack([table, loop_id])
+        table = np.column_stack([table, loop_id[row_index]])
         roles.index["loop"] = table.shape[1] - 1
         roles.names.append("loop")
     return build_spectra(table, roles, path, FORMAT, meta, sign_fix=sign_fix)

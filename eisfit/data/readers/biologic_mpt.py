@@ -12,6 +12,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ...errors import ReaderError
 from ..spectrum import Spectrum
 from ._common import (
@@ -19,13 +21,14 @@ from ._common import (
     detect_roles,
     head_text,
     load_text,
-    parse_block,
+    parse_rows,
     require_impedance,
 )
+from .columns import resolve as resolve_roles
 
 FORMAT = "biologic-mpt"
 EXTENSIONS = (".mpt", ".txt")
-OPTIONS = frozenset({"sign_fix"})
+OPTIONS = frozenset({"sign_fix", "columns"})
 
 _NHEAD = re.compile(r"^\s*Nb header lines\s*:\s*(\d+)", re.I | re.M)
 
@@ -74,14 +77,21 @@ def read(path: str | Path, *, sign_fix: str = "auto", **options: Any) -> list[Sp
     if nhead < 2 or nhead > len(lines):
         raise ReaderError(f"header claims {nhead} lines but the file has {len(lines)}", path, 2)
     names = lines[nhead - 1].rstrip("\t\r\n ").split("\t")
-    roles = detect_roles(names)
     data = lines[nhead:]
     if not any(ln.strip() for ln in data):
         raise ReaderError("no data rows after the header", path, nhead + 1)
     sample = next(ln for ln in data if ln.strip())
     decimal_comma = "," in sample and "." not in sample
-    if not roles.has_impedance():
-        require_impedance(roles, path, nhead)
-    table = parse_block(data, path, nhead + 1, "\t", ncols=len(names), decimal_comma=decimal_comma)
+    columns = options.get("columns")
+    if not columns and "freq" not in detect_roles(names).index:
+        require_impedance(detect_roles(names), path, nhead)
+    # every field of every row (rows may have empty fields, e.g. Ece columns): NaN there
+    table = parse_rows(data, path, nhead + 1, "\t", decimal_comma=decimal_comma)
+    if table.shape[1] < len(names):
+        table = np.hstack([table, np.full((table.shape[0], len(names) - table.shape[1]), np.nan)])
+    roles = resolve_roles(table, names, path, columns=columns, line=nhead)
     meta = _header_meta(lines[:nhead])
+    empty = int(np.isnan(table).sum())
+    if empty:
+        meta["empty_fields"] = empty
     return build_spectra(table, roles, path, FORMAT, meta, sign_fix=sign_fix, line=nhead)

@@ -7,6 +7,7 @@ column order, wide and long layouts. ``sheet=`` selects one sheet by name or ind
 from __future__ import annotations
 
 import io
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,9 @@ from ._common import read_bytes
 
 FORMAT = "excel"
 EXTENSIONS = (".xlsx", ".xlsm")
-OPTIONS = frozenset({"sheet", "sign_fix", "freq", "z_real", "z_imag", "neg_imag", "frequencies"})
+OPTIONS = frozenset(
+    {"sheet", "sign_fix", "freq", "z_real", "z_imag", "neg_imag", "frequencies", "columns"}
+)
 
 
 def sniff(head: str | bytes, path: Any = None) -> float:
@@ -32,12 +35,30 @@ def read(
     path: str | Path, *, sheet: str | int | None = None, sign_fix: str = "auto", **options: Any
 ) -> list[Spectrum]:
     """Read the spectra in an Excel workbook."""
+    return read_workbook(path, "openpyxl", "openpyxl", "excel", FORMAT, sheet, sign_fix, options)
+
+
+def read_workbook(
+    path: str | Path,
+    engine: str,
+    module: str,
+    extra: str,
+    fmt: str,
+    sheet: str | int | None,
+    sign_fix: str,
+    options: dict[str, Any],
+) -> list[Spectrum]:
+    """Every sheet of a workbook read like a text table (shared by Excel and ODS).
+
+    ``engine`` is the pandas engine, ``module`` the package it needs and ``extra`` the
+    eisfit optional extra that installs it (named in the error when it is missing).
+    """
     raw = read_bytes(path)
     try:
-        import openpyxl  # noqa: F401
+        import_module(module)
     except ImportError:
         raise ReaderError(
-            "reading Excel files needs openpyxl: pip install 'eisfit-battery[excel]'", path
+            f"reading {fmt} files needs {module}: pip install 'eisfit-battery[{extra}]'", path
         ) from None
     import pandas as pd
 
@@ -46,9 +67,9 @@ def read(
             io.BytesIO(raw),
             sheet_name=sheet if sheet is not None else None,
             header=None,
-            engine="openpyxl",
+            engine=engine,
         )
-    except Exception as exc:  # openpyxl/zipfile raise many types on corrupt files
+    except Exception as exc:  # zip/XML libraries raise many types on corrupt files
         raise ReaderError(f"not a readable workbook ({type(exc).__name__}: {exc})", path) from None
     if not isinstance(sheets, dict):
         sheets = {sheet: sheets}
@@ -57,7 +78,7 @@ def read(
     for name, df in sheets.items():
         text = df.to_csv(index=False, header=False, lineterminator="\n")
         try:
-            got = table.read_text(path, text, FORMAT, {"sheet": name}, sign_fix=sign_fix, **options)
+            got = table.read_text(path, text, fmt, {"sheet": name}, sign_fix=sign_fix, **options)
         except ReaderError as exc:
             errors.append(f"sheet {name!r}: {exc.reason}")
             continue

@@ -23,11 +23,13 @@ from ._common import (
     is_number,
     load_text,
     require_impedance,
+    to_float,
 )
+from .columns import resolve as resolve_roles
 
 FORMAT = "gamry-dta"
 EXTENSIONS = (".dta",)
-OPTIONS = frozenset({"sign_fix"})
+OPTIONS = frozenset({"sign_fix", "columns"})
 
 
 def sniff(head: str | bytes, path: Any = None) -> float:
@@ -40,7 +42,7 @@ def sniff(head: str | bytes, path: Any = None) -> float:
     return 0.0
 
 
-def _header(lines: list[str]) -> dict[str, Any]:
+def _header(lines: list[str], decimal_comma: bool = False) -> dict[str, Any]:
     meta: dict[str, Any] = {}
     date = time = None
     for ln in lines:
@@ -66,6 +68,7 @@ def _header(lines: list[str]) -> dict[str, Any]:
             "QUANT",
         ):
             if is_number(val):
+                num = to_float(val, decimal_comma)
                 meta[
                     {
                         "VDC": "E_dc_set",
@@ -76,7 +79,7 @@ def _header(lines: list[str]) -> dict[str, Any]:
                         "IACREQ": "I_ac",
                         "IDCREQ": "I_dc_set",
                     }[key]
-                ] = float(val)
+                ] = num
     if date or time:
         meta["acquisition_start"] = " ".join(x for x in (date, time) if x)
     return meta
@@ -97,10 +100,11 @@ def read(path: str | Path, *, sign_fix: str = "auto", **options: Any) -> list[Sp
     names = lines[start + 1].strip("\r\n").split("\t")
     if names and names[0] == "":
         names = names[1:]
-    roles = detect_roles(names)
-    require_impedance(roles, path, start + 2)
     ncol = len(names)
+    low = [n.strip().lower() for n in names]
+    drift = "zrealdrcor" in low and "zimagdrcor" in low
     rows, aborted, k = [], False, start + 3
+    decimal_comma = None
     while k < len(lines):
         ln = lines[k]
         if not ln.strip():
@@ -118,13 +122,19 @@ def read(path: str | Path, *, sign_fix: str = "auto", **options: Any) -> list[Sp
                 path,
                 k + 1,
             )
-        rows.append([float(p) for p in parts[:ncol]])
+        if decimal_comma is None:
+            decimal_comma = any("," in p for p in parts[:ncol]) and not any(
+                "." in p for p in parts[:ncol]
+            )
+        rows.append([to_float(p, decimal_comma) for p in parts[:ncol]])
         k += 1
     if not rows:
         raise ReaderError("ZCURVE table has no data rows", path, start + 4)
     if announced is not None and len(rows) < announced:
         aborted = True
-    meta = _header(lines[:start])
+    meta = _header(lines[:start], bool(decimal_comma))
+    if decimal_comma:
+        meta["decimal_comma"] = True
     if aborted:
         meta["aborted"] = True
         warnings.warn(
@@ -133,6 +143,21 @@ def read(path: str | Path, *, sign_fix: str = "auto", **options: Any) -> list[Sp
             stacklevel=2,
         )
     table = np.array(rows, dtype=float)
+    columns = options.get("columns")
+    if drift and not columns:
+        # drift-corrected impedance (Gamry's EIS drift correction): use it, say so
+        columns = {
+            "freq": low.index("freq"),
+            "z_real": low.index("zrealdrcor"),
+            "z_imag": low.index("zimagdrcor"),
+        }
+        meta["drift_corrected"] = True
+        meta["z_columns"] = "ZrealDrCor, ZimagDrCor"
+    elif not columns:
+        require_impedance(detect_roles(names), path, start + 2)
+    roles = resolve_roles(table, names, path, columns=columns, line=start + 2)
+    if drift and not options.get("columns"):
+        roles.source = "names"  # chosen by name (ZrealDrCor/ZimagDrCor), not by the user
     return build_spectra(
         table, roles, path, FORMAT, meta, sign_fix=sign_fix, split=False, line=start + 2
     )

@@ -36,17 +36,20 @@ from ._common import (
     decode,
     detect_roles,
     guess_separator,
+    has_si_suffix,
     head_text,
     is_number,
     load_text,
     looks_binary,
     read_bytes,
     split_line,
+    to_float,
 )
+from .columns import resolve as resolve_roles
 
 FORMAT = "table"
 EXTENSIONS = (".csv", ".tsv", ".txt", ".dat")
-OPTIONS = frozenset({"sign_fix", "freq", "z_real", "z_imag", "neg_imag", "frequencies"})
+OPTIONS = frozenset({"sign_fix", "freq", "z_real", "z_imag", "neg_imag", "frequencies", "columns"})
 
 _WIDE = re.compile(
     r"^(?P<q>z_?re(al)?|z_?im(ag)?|-z_?im(ag)?|z|zmod|\|z\||z_?phase|phase)[ _]?"
@@ -65,7 +68,7 @@ def sniff(head: str | bytes, path: Any = None) -> float:
     numeric = 0
     for ln in lines:
         parts = split_line(ln, sep)
-        if len(parts) >= 2 and sum(is_number(p) for p in parts) >= 2:
+        if len(parts) >= 2 and sum(is_number(p, si=True) for p in parts) >= 2:
             numeric += 1
     if numeric >= 2:
         return 0.3
@@ -87,13 +90,13 @@ def _find_data_start(lines: Sequence[str]) -> tuple[int, str | None]:
         window = [ln for ln in lines[k : k + 4] if ln.strip()]
         sep = guess_separator(window)
         parts = split_line(lines[k], sep)
-        if len(parts) < 2 or not all(is_number(p) for p in parts):
+        if len(parts) < 2 or not all(is_number(p, si=True) for p in parts):
             continue
         nxt = next((ln for ln in lines[k + 1 :] if ln.strip()), None)
         nxt = [] if nxt is None else [nxt]
         if not nxt or all(
             len(split_line(ln, sep)) == len(parts)
-            and all(is_number(p) for p in split_line(ln, sep))
+            and all(is_number(p, si=True) for p in split_line(ln, sep))
             for ln in nxt
         ):
             return k, sep
@@ -268,7 +271,7 @@ def _bad(path, line):
 
 
 def from_columns(
-    names: Sequence[str],
+    names: Sequence[str] | None,
     table: np.ndarray,
     path: Any,
     fmt: str,
@@ -276,28 +279,43 @@ def from_columns(
     *,
     sign_fix: str = "auto",
     line: int | None = None,
+    columns: dict | None = None,
     freq: str | None = None,
     z_real: str | None = None,
     z_imag: str | None = None,
     neg_imag: bool | None = None,
 ) -> list[Spectrum]:
-    """Spectra from named numeric columns (explicit column names override detection)."""
-    roles = detect_roles(names)
-    for role, name in (("freq", freq), ("zre", z_real)):
-        if name is not None:
-            if name not in names:
-                raise ReaderError(f"column {name!r} not found; have {list(names)}", path, line)
-            roles.index[role] = list(names).index(name)
-    if z_imag is not None:
-        if z_imag not in names:
-            raise ReaderError(f"column {z_imag!r} not found; have {list(names)}", path, line)
-        roles.index.pop("zim", None)
-        roles.index.pop("neg_zim", None)
-        roles.index["neg_zim" if neg_imag else "zim"] = list(names).index(z_imag)
-    elif neg_imag is not None:
-        col = roles.index.pop("zim", roles.index.pop("neg_zim", None))
-        if col is not None:
-            roles.index["neg_zim" if neg_imag else "zim"] = col
+    """Spectra from a numeric table: roles from ``columns=``, the header and the values.
+
+    ``freq``/``z_real``/``z_imag``/``neg_imag`` (header names) are the older spelling of
+    ``columns={"freq": ..., "z_real": ..., ...}``; see :func:`.columns.resolve`.
+    """
+    if any(v is not None for v in (freq, z_real, z_imag)):
+        columns = dict(columns or {})
+        for key, v in (("freq", freq), ("z_real", z_real), ("z_imag", z_imag)):
+            if v is not None:
+                columns.setdefault(key, v)
+        if neg_imag is not None:
+            columns.setdefault("neg_imag", neg_imag)
+        if names:
+            named = detect_roles(names).index
+            for key, role in (("freq", "freq"), ("z_real", "zre")):
+                if key not in columns and role in named:
+                    columns[key] = named[role]
+            if "z_imag" not in columns and ("zim" in named or "neg_zim" in named):
+                columns["z_imag"] = named.get("zim", named.get("neg_zim"))
+                columns.setdefault("neg_imag", "neg_zim" in named)
+    elif neg_imag is not None and names:
+        named = detect_roles(names).index
+        if "freq" in named and "zre" in named and ("zim" in named or "neg_zim" in named):
+            columns = {
+                "freq": named["freq"],
+                "z_real": named["zre"],
+                "z_imag": named.get("zim", named.get("neg_zim")),
+                "neg_imag": neg_imag,
+                **(columns or {}),
+            }
+    roles = resolve_roles(table, names, path, columns=columns, line=line)
     return build_spectra(table, roles, path, fmt, meta, sign_fix=sign_fix, line=line)
 
 
@@ -359,50 +377,43 @@ def read_text(
     width = len(split_line(first, sep))
     decimal_comma = sep != "," and "," in first and "." not in first
     rows: list[list[float]] = []
+    si = False
     for k in range(d, len(lines)):
         ln = lines[k]
         if not ln.strip():
             continue
         parts = split_line(ln, sep)
-        if len(parts) < width or not all(is_number(p) or p == "" for p in parts[:width]):
+        if len(parts) < width and sep is not None and len(parts) >= 2:
+            parts = parts + [""] * (width - len(parts))  # trailing empty fields
+        if len(parts) < width or not all(is_number(p, si=True) or p == "" for p in parts[:width]):
             if all(not x.strip() for x in lines[k:]):
                 break
             raise ReaderError(
                 f"expected {width} numeric fields like the rows above, found {ln.strip()[:60]!r}"
-                f" ({next((p for p in parts if not is_number(p)), '')[:20]!r} is not a number)",
+                f" ({next((p for p in parts if not is_number(p, si=True)), '')[:20]!r} is not a "
+                "number)",
                 path,
                 k + 1,
             )
-        rows.append(
-            [
-                float(p.replace(",", ".") if decimal_comma else p) if p else np.nan
-                for p in parts[:width]
-            ]
-        )
+        si = si or any(has_si_suffix(p) for p in parts[:width])
+        rows.append([to_float(p, decimal_comma) for p in parts[:width]])
     table = np.array(rows, dtype=float)
-    if hdr is not None and len(names) >= width and any(re.search(r"[A-Za-z]", n) for n in names):
-        names = names[:width]
+    if si:
+        meta["si_suffixes"] = True
+    if hdr is not None and any(re.search(r"[A-Za-z]", n) for n in names):
+        if len(names) > width:
+            names = names[:width]
         return from_columns(
             names, table, path, fmt, meta, sign_fix=sign_fix, line=hdr + 1, **_col_opts(options)
         )
-    # header-less: columns by order
-    if width < 3:
-        raise ReaderError(
-            f"expected at least 3 numeric columns (frequency, Z', Z''), found {width}", path, d + 1
-        )
-    names = ["freq", "z_real", "z_imag"] + [f"column{k}" for k in range(3, width)]
-    first_col = table[:, 0]
-    if width >= 4 and np.array_equal(first_col, np.arange(first_col.size) + first_col[0]):
-        # a leading row counter (0, 1, 2, ... or 1, 2, 3, ...): skip it
-        names = ["index", "freq", "z_real", "z_imag"] + [f"column{k}" for k in range(4, width)]
-    meta["columns_by_order"] = True
     return from_columns(
-        names, table, path, fmt, meta, sign_fix=sign_fix, line=d + 1, **_col_opts(options)
+        None, table, path, fmt, meta, sign_fix=sign_fix, line=d + 1, **_col_opts(options)
     )
 
 
 def _col_opts(options: dict) -> dict:
-    return {k: options[k] for k in ("freq", "z_real", "z_imag", "neg_imag") if k in options}
+    keys = ("freq", "z_real", "z_imag", "neg_imag", "columns")
+    return {k: options[k] for k in keys if k in options}
 
 
 def read(path: str | Path, *, sign_fix: str = "auto", **options: Any) -> list[Spectrum]:

@@ -18,7 +18,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-
 from ...errors import ReaderError
 from ..spectrum import Spectrum
 from ._common import (
