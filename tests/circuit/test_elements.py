@@ -15,6 +15,8 @@ CLOSED = {
     "R": (dict(R1=12.5), lambda p: np.full(F.size, 12.5 + 0j)),
     "C": (dict(C1=3e-6), lambda p: 1 / (1j * W * 3e-6)),
     "L": (dict(L1=2e-7), lambda p: 1j * W * 2e-7),
+    # BioLogic application note 42: Z = La·(jω)^α
+    "La": (dict(La1_L=2e-7, La1_alpha=0.85), lambda p: 2e-7 * (1j * W) ** 0.85),
     "Q": (dict(Q1_Q=2e-5, Q1_n=0.8), lambda p: 1 / (2e-5 * (1j * W) ** 0.8)),
     "W": (dict(W1=30.0), lambda p: 30 * np.sqrt(2) / np.sqrt(1j * W)),
     "Wo": (dict(Wo1_R=50.0, Wo1_tau=2.0), lambda p: 50 / (np.sqrt(1j * W * 2) * np.tanh(np.sqrt(1j * W * 2)))),
@@ -73,6 +75,16 @@ IMPEDANCE_PY = {
     "G": ("G1", [40.0, 1e-3], "G1"),
     "Tb": ("TLMQ1", [5.0, 1e-3, 0.9], "Tb1"),
 }
+
+
+def test_modified_inductor_against_impedance_py():
+    """impedance.py 1.7.1 computes La as (L·jω)^α (its docstring says L·(jω)^α, the BioLogic
+    definition eisfit uses): the same impedance with L_eisfit = L_impedance.py^α."""
+    circuits = pytest.importorskip("impedance.models.circuits")
+    L, a = 2e-7, 0.85
+    ref = circuits.CustomCircuit("La1", initial_guess=[L, a]).predict(F, use_initial=True)
+    z = ef.parse("La1").impedance(F, {"La1_L": L**a, "La1_alpha": a})
+    np.testing.assert_allclose(z, ref, rtol=1e-9)
 
 
 @pytest.mark.parametrize("kind", sorted(IMPEDANCE_PY))
