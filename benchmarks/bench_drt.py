@@ -1,4 +1,4 @@
-"""DRT benchmark: eisfit.drt / eisfit.propose against pyDRTtools and pyimpspec (issue 3).
+"""DRT benchmark: eisfit.relaxation / eisfit.propose against pyDRTtools and pyimpspec (issue 3).
 
 Run:  python benchmarks/bench_drt.py [--n 20] [--families 3cpe,4rc,...] [--no-peers]
 

@@ -7,12 +7,12 @@
 
 The analysis core (circuits, fitting, DRT, Kramers–Kronig, model selection, readers) is
 imported here explicitly; scipy, pandas and matplotlib are imported by the functions that
-need them, so ``import eisfit`` stays fast. ``eisfit.fit`` and ``eisfit.drt`` are the
-functions; their subpackages are ``eisfit.fit.*`` / ``eisfit.drt.*`` modules (import
-them by full name, e.g. ``from eisfit.fit.result import FitResult``). The batch layer,
-plotting and electrochemistry helpers (which need pandas / matplotlib) are loaded on
-first use: ``ef.batch``, ``ef.plot``, ``ef.echem``; ``__init__.pyi`` declares them for
-static tools.
+need them, so ``import eisfit`` stays fast. Packages are named for what they hold and never
+share a name with a public function: ``ef.fit`` lives in :mod:`eisfit.fitting`, ``ef.drt``
+in :mod:`eisfit.relaxation`, ``ef.propose`` in :mod:`eisfit.selection`. The batch layer,
+plotting and electrochemistry helpers (which need pandas / matplotlib) are loaded on first
+use: ``ef.batch``, ``ef.plot``, ``ef.echem``; ``__init__.pyi`` declares them for static
+tools.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ from .circuit import (
 )
 from .data.readers import read
 from .data.spectrum import Spectrum
-from .drt import DRTResult, drt
+from .relaxation import DRTResult, drt
 from .errors import (
     CircuitError,
     CircuitSyntaxError,
@@ -59,7 +59,7 @@ from .errors import (
     FitError,
     ReaderError,
 )
-from .fit import FitResult, fit, simulate
+from .fitting import FitResult, fit, simulate
 from .selection import Proposal, propose
 from .validate import KKResult, kk
 

@@ -31,7 +31,7 @@ from .circuit import (
 )
 from .data.readers import read as read
 from .data.spectrum import Spectrum as Spectrum
-from .drt import DRTResult as DRTResult, drt as drt
+from .relaxation import DRTResult as DRTResult, drt as drt
 from .errors import (
     CircuitError as CircuitError,
     CircuitSyntaxError as CircuitSyntaxError,
@@ -40,7 +40,7 @@ from .errors import (
     FitError as FitError,
     ReaderError as ReaderError,
 )
-from .fit import FitResult as FitResult, fit as fit, simulate as simulate
+from .fitting import FitResult as FitResult, fit as fit, simulate as simulate
 from .selection import Proposal as Proposal, propose as propose
 from .validate import KKResult as KKResult, kk as kk
 

@@ -11,7 +11,7 @@ peaks into a small set of candidate ladders and lets a parametric fit decide:
 * diffusion: the slowest peak read as a finite-length Warburg (transmissive or
   reflective) instead of an arc, when the low-frequency end suggests one;
 
-each candidate is fitted with :func:`eisfit.fit`, started from the peak positions and
+each candidate is fitted with :func:`eisfit.fitting`, started from the peak positions and
 areas, and judged by the fit's verdict (residual within 2.5× that of a Kramers–Kronig
 test circuit on the same data, overall and in every band).
 
@@ -39,11 +39,11 @@ import numpy as np
 from .circuit import parse
 from .circuit.arcs import arc_tau, arcs
 from .data.spectrum import Spectrum
-from .drt.inversion import drt as _drt
-from .drt.peaks import Peak
-from .drt.result import DRTResult
+from .relaxation.inversion import drt as _drt
+from .relaxation.peaks import Peak
+from .relaxation.result import DRTResult
 from .errors import EisfitError, EisfitWarning, FitError
-from .fit import fit as _fit
+from .fitting import fit as _fit
 
 __all__ = ["Proposal", "propose", "zarc_n_from_width"]
 
@@ -515,12 +515,12 @@ def propose(
     drt_result : DRTResult, optional
         A DRT already computed for ``spectrum`` (otherwise computed here).
     multistart : int
-        Passed to :func:`eisfit.fit` (starting points tried for a poor first fit; the
+        Passed to :func:`eisfit.fitting` (starting points tried for a poor first fit; the
         candidates already start from the DRT or from their parent's fit).
     max_nfev : int
         Iteration limit of each candidate fit.
     **drt_kwargs
-        Passed to :func:`eisfit.drt` (e.g. ``fmax=6e3``, ``capacitive_only=True``).
+        Passed to :func:`eisfit.relaxation` (e.g. ``fmax=6e3``, ``capacitive_only=True``).
 
     Returns
     -------

@@ -112,7 +112,7 @@ def test_reuses_given_drt_and_passes_window():
 
 
 def test_zarc_n_from_width_inverts_the_zarc_drt():
-    from eisfit.drt.analytic import zarc_gamma
+    from eisfit.relaxation.analytic import zarc_gamma
 
     u = np.linspace(-8, 8, 20001)
     for n in (0.6, 0.75, 0.9):

@@ -7,18 +7,18 @@
 >>> sorted(res.growth["cell"].unique())
 ['25C01', '25C02', '25C05']
 
-Modules: :mod:`~.discover` (finding files, content hashes), :mod:`~.metadata`
+Modules: :mod:`~.inputs` (finding files, content hashes), :mod:`~.metadata`
 (file-name patterns, sidecar tables), :mod:`~.models` (model per state, arc order),
 :mod:`~.worker` (the fit task), :mod:`~.execute` (local processes, Dask),
 :mod:`~.cache` (atomic writes, incremental cache), :mod:`~.tables`,
-:mod:`~.growth`, :mod:`~.report`, :mod:`~.pipeline` (:func:`run`).
+:mod:`~.trend`, :mod:`~.report`, :mod:`~.pipeline` (:func:`run`).
 """
 
 from __future__ import annotations
 
 from .pipeline import BatchResult, run, write_outputs
-from .discover import discover, file_hash
-from .growth import growth, line_fit
+from .inputs import discover, file_hash
+from .trend import growth, line_fit
 from .metadata import FilenamePattern, load_sidecar
 from .models import ModelPlan
 

@@ -16,9 +16,9 @@ from typing import Any
 
 from ..errors import EisfitError, EisfitWarning
 from .cache import FitCache, write_frame, write_text
-from .discover import discover_rooted, file_hash, natural_key
+from .inputs import discover_rooted, file_hash, natural_key
 from .execute import make_executor
-from .growth import growth as _growth
+from .trend import growth as _growth
 from .metadata import FilenamePattern, load_sidecar, order_value, sidecar_lookup
 from .models import ModelPlan
 from .tables import Compactor, build_tables
@@ -165,7 +165,7 @@ def run(
     groups : mapping, optional
         Extra named sums of resistances, ``{"interfacial": ["R1", "R2"]}``.
     weight, fixed : optional
-        Passed to :func:`eisfit.fit`.
+        Passed to :func:`eisfit.fitting`.
     fmin, fmax : float, optional
         Frequency window (Hz).
     kk : bool

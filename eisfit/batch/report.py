@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .cache import write_bytes, write_text
-from .discover import natural_key
+from .inputs import natural_key
 
 __all__ = ["write_report", "MAX_CELLS", "MAX_CURVES"]
 

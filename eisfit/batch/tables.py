@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .discover import natural_key
+from .inputs import natural_key
 from .metadata import ORDER_FIELDS, state_rank
 from .models import ModelChoice, resolve
 

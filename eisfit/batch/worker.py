@@ -40,7 +40,7 @@ class FitOptions:
     plan : ModelPlan
         Model per state.
     weight : str
-        Weighting passed to :func:`eisfit.fit`.
+        Weighting passed to :func:`eisfit.fitting`.
     fmin, fmax : float or None
         Frequency window (Hz) applied before fitting.
     kk : bool

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from eisfit import EisfitError
-from eisfit.batch.discover import discover, file_hash, natural_key
+from eisfit.batch.inputs import discover, file_hash, natural_key
 from eisfit.batch.metadata import FilenamePattern, clean_header_meta, load_sidecar, sidecar_lookup
 
 

@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 
 import eisfit as ef
-from eisfit.batch.growth import growth, line_fit
+from eisfit.batch.trend import growth, line_fit
 from eisfit.batch.models import ModelPlan, jump_flags, order_arcs, rename_result, resolve
 from eisfit.batch.tables import group_value
 

@@ -16,7 +16,7 @@ import pytest
 from batch_synth import FREQ, MODEL, make_folder, truth, write_spectrum
 
 import eisfit as ef
-from eisfit.batch.discover import file_hash
+from eisfit.batch.inputs import file_hash
 
 PATTERN = "{cell}_cycle{cycle:d}"
 STABLE = ["file", "spectrum", "parameter", "value", "stderr", "ci_low", "ci_high", "at_bound"]

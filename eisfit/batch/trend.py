@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .discover import natural_key
+from .inputs import natural_key
 from .metadata import ORDER_FIELDS
 
 __all__ = ["growth", "line_fit"]

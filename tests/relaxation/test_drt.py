@@ -11,8 +11,8 @@ from closed_form import FREQ, add_noise, rc, warburg_short, zarc
 from scipy.optimize import nnls as scipy_nnls
 
 import eisfit as ef
-from eisfit.drt.problem import build_problem
-from eisfit.drt.solver import solve_cvxpy
+from eisfit.relaxation.problem import build_problem
+from eisfit.relaxation.solver import solve_cvxpy
 from eisfit.linear.solve import nnls as solve_nnls
 
 # noise-free spectra legitimately push λ to the end of the grid (tested below)
@@ -36,7 +36,7 @@ def test_single_zarc_tau_and_R_recovered(seed, R, tau0, n):
 
 
 def test_noise_free_zarc_gamma_close_to_exact():
-    from eisfit.drt.analytic import zarc_gamma
+    from eisfit.relaxation.analytic import zarc_gamma
 
     Z = 5 + zarc(FREQ, 10.0, 1e-3, 0.8)
     res = ef.drt(ef.Spectrum(FREQ, Z))
@@ -158,7 +158,7 @@ def test_criteria_pick_a_minimum_of_their_curve(criterion):
     best = np.nanmin(curve)
     if criterion == "evidence":
         # the smoothest λ among those within EVIDENCE_TOL nats of the best evidence
-        from eisfit.drt.regularization import EVIDENCE_TOL
+        from eisfit.relaxation.regularization import EVIDENCE_TOL
 
         assert res.lam == res.lam_grid[curve <= best + EVIDENCE_TOL].max()
         assert EVIDENCE_TOL <= 2.0

@@ -7,7 +7,7 @@ import pytest
 from closed_form import hn, rc, warburg_open, warburg_short, zarc
 from scipy.integrate import quad
 
-from eisfit.drt import analytic
+from eisfit.relaxation import analytic
 from eisfit.linear.kernels import hat_kernel, hat_kernel_exact, kernel_matrix, tau_grid
 
 FREQS = np.logspace(-3, 4, 15)

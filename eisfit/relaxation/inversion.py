@@ -77,10 +77,10 @@ def drt(
     lam : float, optional
         Fixed regularisation strength. By default λ is chosen by ``criterion``.
     criterion : {"gcv", "lcurve", "evidence", "discrepancy"}
-        How λ is chosen (see :mod:`eisfit.drt.regularization`); scored on the
+        How λ is chosen (see :mod:`eisfit.relaxation.regularization`); scored on the
         constrained solution over ``lam_grid``.
     weight : {"modulus", "unit", "proportional"}
-        Residual weighting, as in :func:`eisfit.fit`. ``modulus``: residual / |Z|.
+        Residual weighting, as in :func:`eisfit.fitting`. ``modulus``: residual / |Z|.
     sigma : array_like, optional
         Per-point standard deviations (complex: separate for Z' and Z''); overrides
         ``weight``.

@@ -27,7 +27,7 @@ class Derived:
 
 @dataclass(frozen=True, eq=False)
 class FitResult:
-    """Result of :func:`eisfit.fit`. Immutable; mappings are returned as fresh dicts.
+    """Result of :func:`eisfit.fitting`. Immutable; mappings are returned as fresh dicts.
 
     Attributes
     ----------

@@ -27,7 +27,7 @@ HF_RIDGE = 1.0
 
 
 def weights_for(Z: np.ndarray, weight: str | None = "modulus", sigma=None) -> tuple:
-    """Per-point weights ``(w_re, w_im)``, exactly those of :func:`eisfit.fit`.
+    """Per-point weights ``(w_re, w_im)``, exactly those of :func:`eisfit.fitting`.
 
     Parameters
     ----------

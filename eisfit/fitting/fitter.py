@@ -167,7 +167,7 @@ def fit(
         sequence) warm-starts from its values. ``lmfit.Parameters`` also set bounds,
         fixed (``vary=False``) and tied (``expr="Q1_n"``) parameters.
     weight : {"modulus", "proportional", "unit"} or array of σ
-        See :mod:`eisfit.fit.weights`. Default: residual divided by |Z| of the data.
+        See :mod:`eisfit.fitting.weights`. Default: residual divided by |Z| of the data.
     bounds : mapping name → (low, high), optional
     fixed : mapping name → value, or names (values from ``init``), optional
     tie : mapping dependent → source, optional

@@ -1,4 +1,4 @@
-"""The immutable result of :func:`eisfit.drt`."""
+"""The immutable result of :func:`eisfit.relaxation`."""
 
 from __future__ import annotations
 
@@ -105,7 +105,7 @@ class DRTResult:
         Parameters
         ----------
         min_significance : float
-            Keep peaks whose significance (see :class:`~eisfit.drt.peaks.Peak`) reaches
+            Keep peaks whose significance (see :class:`~eisfit.relaxation.peaks.Peak`) reaches
             this many noise standard deviations.
         include_edge : bool
             Also keep peaks on the grid extension beyond the measured window.
