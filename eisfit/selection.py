@@ -324,7 +324,7 @@ def _whiteness(res) -> float:
 
 
 def _specs(res: DRTResult, max_elements: int, diffusion: str) -> list[_Spec]:
-    peaks = list(res.peaks())
+    peaks = list(res.peaks(confirm=False))  # the candidates are compared parametrically here
     extra = [p for p in res.all_peaks() if 1.0 <= p.significance < 3.0 and not p.edge]
     if not peaks:
         sig = [p for p in res.all_peaks() if not p.edge] or list(res.all_peaks())

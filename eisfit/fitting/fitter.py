@@ -542,6 +542,8 @@ def identifiability_warnings(circuit: Circuit, values: Mapping[str, float], se: 
     out = []
     lo_tau, hi_tau = 1 / (2 * np.pi * f.max()), 1 / (2 * np.pi * f.min())
     for label, tau in time_constants(circuit, values).items():
+        if not (np.isfinite(tau) and tau > 0):
+            continue
         if tau > TAU_BAND_FACTOR * hi_tau or tau < lo_tau / TAU_BAND_FACTOR:
             side = "below the lowest" if tau > hi_tau else "above the highest"
             out.append(

@@ -361,3 +361,4 @@ def assign_basins(
             )
         )
     return out
+

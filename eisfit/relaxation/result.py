@@ -12,7 +12,10 @@ import numpy as np
 from ..linear.kernels import kernel_matrix
 from .peaks import Peak, assign_basins, find_peaks
 
-__all__ = ["DRTResult"]
+__all__ = ["DRTResult", "WEAK_SIGNIFICANCE"]
+
+#: Maxima at least this significant are candidates for parametric confirmation.
+WEAK_SIGNIFICANCE = 1.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -76,6 +79,7 @@ class DRTResult:
     sigma2: float
     _cov: np.ndarray = field(repr=False)
     _peaks: tuple = field(repr=False, default=())
+    _selected: dict = field(repr=False, default_factory=dict, compare=False)
 
     # -- derived quantities -----------------------------------------------------------
     @property
@@ -99,7 +103,9 @@ class DRTResult:
             return self._peaks
         return tuple(find_peaks(self.tau, self.gamma, self.h, self._cov, self.window))
 
-    def peaks(self, min_significance: float = 3.0, include_edge: bool = False) -> tuple[Peak, ...]:
+    def peaks(
+        self, min_significance: float = 3.0, include_edge: bool = False, confirm: bool = True
+    ) -> tuple[Peak, ...]:
         """The peaks of the DRT, one entry per process, ascending in τ.
 
         Parameters
@@ -109,6 +115,12 @@ class DRTResult:
             this many noise standard deviations.
         include_edge : bool
             Also keep peaks on the grid extension beyond the measured window.
+        confirm : bool
+            Weaker maxima (significance from :data:`WEAK_SIGNIFICANCE` up to
+            ``min_significance``, holding at least 1 % of R_pol) are kept when a fit of
+            the spectrum with one arc per peak says the data need them
+            (:mod:`eisfit.relaxation.confirm`): a broad process on a neighbour's flank has
+            low DRT significance but is plain to a parametric fit.
 
         Returns
         -------
@@ -126,13 +138,26 @@ class DRTResult:
         >>> [round(float(np.log10(p.tau)), 1) for p in ef.drt(ef.Spectrum(f, Z)).peaks()]
         [-3.0]
         """
+        key = (float(min_significance), bool(include_edge), bool(confirm))
+        if key in self._selected:
+            return self._selected[key]
         allp = self.all_peaks()
         out = [
             p
             for p in allp
             if p.significance >= min_significance and (include_edge or not p.edge)
         ]
-        return tuple(assign_basins(out, list(allp), self.tau, self.gamma, self.h, self._cov))
+        if confirm and out:
+            weak = [p for p in allp if WEAK_SIGNIFICANCE <= p.significance < min_significance
+                    and not p.edge and p.R > 0.01 * self.R_pol]
+            if weak:
+                from .confirm import confirm_weak_peaks
+
+                out = confirm_weak_peaks(self.freq, self.Z, self.R_inf, self.L, out, weak)
+                out.sort(key=lambda p: p.index)
+        sel = tuple(assign_basins(out, list(allp), self.tau, self.gamma, self.h, self._cov))
+        self._selected[key] = sel
+        return sel
 
     def gamma_at(self, tau: Any) -> np.ndarray:
         """γ at arbitrary τ (linear interpolation in ln τ; 0 outside the grid)."""
