@@ -40,7 +40,12 @@ from .errors import (
     FitError as FitError,
     ReaderError as ReaderError,
 )
-from .fitting import FitResult as FitResult, fit as fit, simulate as simulate
+from .fitting import (
+    FitOptions as FitOptions,
+    FitResult as FitResult,
+    fit as fit,
+    simulate as simulate,
+)
 from .selection import Proposal as Proposal, propose as propose
 from .validate import KKResult as KKResult, kk as kk
 

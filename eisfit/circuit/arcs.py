@@ -11,8 +11,9 @@ Examples
 >>> c = ef.parse("R0 - (R1 | Q1) - (R2 | C2) - Wo3")
 >>> [str(a) for a in arcs(c)]
 ['R1 | Q1', 'R2 | C2']
->>> time_constants(c, {"R0": 1, "R1": 10, "Q1_Q": 1e-5, "Q1_n": 1.0, "R2": 5, "C2": 2e-3,
-...                    "Wo3_R": 3, "Wo3_tau": 4.0})
+>>> taus = time_constants(c, {"R0": 1, "R1": 10, "Q1_Q": 1e-5, "Q1_n": 1.0, "R2": 5,
+...                               "C2": 2e-3, "Wo3_R": 3, "Wo3_tau": 4.0})
+>>> {k: round(v, 6) for k, v in taus.items()}
 {'R1|Q1': 0.0001, 'R2|C2': 0.01, 'Wo3': 4.0}
 """
 
@@ -26,6 +27,7 @@ from .nodes import Circuit, Element, Parallel, Series
 
 __all__ = [
     "top_parts", "arcs", "signature", "arc_tau", "arc_label", "time_constants", "ordered_values",
+    "jump_flags",
 ]
 
 
@@ -139,3 +141,55 @@ def ordered_values(
         if bounds is None or all(bounds[n][0] <= v <= bounds[n][1] for n, v in moved.items()):
             out.update(moved)
     return out
+
+
+def jump_flags(
+    circuit: Circuit,
+    prev: Mapping[str, float] | None,
+    values: Mapping[str, float],
+    factor: float = 2.0,
+) -> list[str]:
+    """Flags for resistances that changed by more than ``factor`` from the previous fit.
+
+    Along a sequence (cycles, states of charge) a jump of two interchangeable arcs whose
+    values fit much better swapped is flagged ``"swap?R1<->R2"``; other jumps of a
+    resistance (unit Ω) ``"jump:R1"``.
+
+    Examples
+    --------
+    >>> import eisfit as ef
+    >>> c = ef.parse("R0 - (R1 | C1) - (R2 | C2)")
+    >>> jump_flags(c, {"R0": 1, "R1": 10, "R2": 50}, {"R0": 1, "R1": 52, "R2": 9})
+    ['swap?R1<->R2']
+    """
+    if not prev:
+        return []
+    lf = float(np.log(factor))
+
+    def d(a: float, b: float) -> float:
+        return abs(float(np.log(a / b))) if a > 0 and b > 0 else float("inf")
+
+    flags: list[str] = []
+    swapped: set[str] = set()
+    rs = []
+    for a in arcs(circuit):
+        r = next((e.name for e in a.elements if e.kind == "R"), None)
+        if r is not None and r in prev and r in values:
+            rs.append((signature(a), r))
+    for i in range(len(rs)):
+        for j in range(i + 1, len(rs)):
+            (sa, a), (sb, b) = rs[i], rs[j]
+            if sa != sb:
+                continue
+            same = d(values[a], prev[a]) + d(values[b], prev[b])
+            cross = d(values[a], prev[b]) + d(values[b], prev[a])
+            if same > lf and cross < 0.5 * same:
+                flags.append(f"swap?{a}<->{b}")
+                swapped.update((a, b))
+    units = circuit.units
+    for r in (p for p in circuit.parameters if units.get(p) == "Ω"):
+        if r in swapped or r not in prev or r not in values:
+            continue
+        if d(values[r], prev[r]) > lf:
+            flags.append(f"jump:{r}")
+    return flags

@@ -16,6 +16,7 @@ from ..validate.kramers_kronig import KKResult, kk
 from ..circuit.arcs import arcs, ordered_values, time_constants
 from .starts import analyse, initial_guesses
 from .lm import levenberg_marquardt
+from .options import FitOptions
 from .params import ParamSetup, from_lmfit, setup_parameters
 from .result import Derived, FitResult
 from ..linear.weights import residual_weights, stack, stack_jacobian
@@ -144,14 +145,15 @@ def fit(
     circuit: Circuit | str | Preset,
     spectrum: Spectrum | tuple,
     init: Mapping[str, float] | Any = None,
-    weight: str | np.ndarray = "modulus",
+    weight: str | np.ndarray | None = None,
     *,
+    options: FitOptions | Mapping[str, Any] | None = None,
     bounds: Mapping[str, tuple[float, float]] | None = None,
     fixed: Mapping[str, float] | Iterable[str] | None = None,
     tie: Mapping[str, str] | None = None,
-    keep_order: bool = True,
-    max_nfev: int = 400,
-    multistart: int = 8,
+    keep_order: bool | None = None,
+    max_nfev: int | None = None,
+    multistart: int | None = None,
 ) -> FitResult:
     """Fit an equivalent circuit to a spectrum by weighted complex least squares.
 
@@ -167,7 +169,10 @@ def fit(
         sequence) warm-starts from its values. ``lmfit.Parameters`` also set bounds,
         fixed (``vary=False``) and tied (``expr="Q1_n"``) parameters.
     weight : {"modulus", "proportional", "unit"} or array of σ
-        See :mod:`eisfit.fitting.weights`. Default: residual divided by |Z| of the data.
+        See :mod:`eisfit.linear.weights`. Default: residual divided by |Z| of the data.
+    options : FitOptions, optional
+        All of the options below as one value (what ``ef.batch.run`` takes); an option
+        given by keyword overrides it.
     bounds : mapping name → (low, high), optional
     fixed : mapping name → value, or names (values from ``init``), optional
     tie : mapping dependent → source, optional
@@ -194,8 +199,16 @@ def fit(
     >>> round(res.values["R1"], 6), res.success
     (100.0, True)
     """
+    sigma = None
+    if weight is not None and not isinstance(weight, str):
+        sigma, weight = weight, None  # per-point σ: not an option of the whole batch
+    o = FitOptions.coerce(options).replace(
+        weight=weight, bounds=bounds, fixed=fixed, tie=tie, keep_order=keep_order,
+        max_nfev=max_nfev, multistart=multistart,
+    )
     with np.errstate(all="ignore"):  # trial steps may overflow; results are checked for finiteness
-        return _fit(circuit, spectrum, init, weight, bounds, fixed, tie, keep_order, max_nfev, multistart)
+        return _fit(circuit, spectrum, init, o.weight if sigma is None else sigma, o.bounds,
+                    o.fixed, o.tie, o.keep_order, o.max_nfev, o.multistart)
 
 
 def _fit(circuit, spectrum, init, weight, bounds, fixed, tie, keep_order, max_nfev, multistart):
@@ -458,7 +471,8 @@ def _build_result(circuit, setup, compiled, f, Z, w_re, w_im, absolute, weight_n
     if at_bound and not problems:
         warn.append(f"parameters at a bound: {', '.join(sorted(at_bound))}")
     values = dict(zip(names, theta))
-    warn += identifiability_warnings(circuit, values, se, setup, f)
+    id_warn, poor = identifiability(circuit, values, se, setup, f)
+    warn += id_warn
     success = not problems
     message = "; ".join(problems) if problems else f"converged after {nfev} evaluations"
     logl_term = m * np.log(chi2 / m) if chi2 > 0 else -np.inf
@@ -494,6 +508,7 @@ def _build_result(circuit, setup, compiled, f, Z, w_re, w_im, absolute, weight_n
         init=tuple(float(init[n]) for n in names),
         derived=_derived(circuit, values, cov, names),
         warnings=tuple(warn),
+        poorly_determined=tuple(poor),
         meta=tuple(meta.items()),
     )
 
@@ -530,16 +545,17 @@ def _at_bound(setup: ParamSetup, theta: np.ndarray) -> set[str]:
 TAU_BAND_FACTOR = 3.0
 
 
-def identifiability_warnings(circuit: Circuit, values: Mapping[str, float], se: np.ndarray,
-                             setup: ParamSetup, f: np.ndarray) -> list[str]:
-    """Warnings for parameters the data cannot pin down.
+def identifiability(circuit: Circuit, values: Mapping[str, float], se: np.ndarray,
+                    setup: ParamSetup, f: np.ndarray) -> tuple[list[str], list[str]]:
+    """Warnings and the names of the parameters the data cannot pin down.
 
     - an arc or diffusion element whose time constant lies more than
       :data:`TAU_BAND_FACTOR` beyond the measured band ``[1/(2π f_max), 1/(2π f_min)]``:
       its resistance is extrapolated, not measured;
     - a free positive parameter whose 95 % confidence interval spans more than a decade.
     """
-    out = []
+    out: list[str] = []
+    poor: list[str] = []
     lo_tau, hi_tau = 1 / (2 * np.pi * f.max()), 1 / (2 * np.pi * f.min())
     for label, tau in time_constants(circuit, values).items():
         if not (np.isfinite(tau) and tau > 0):
@@ -551,12 +567,15 @@ def identifiability_warnings(circuit: Circuit, values: Mapping[str, float], se: 
                 f"(f = {1 / (2 * np.pi * tau):.3g} Hz, band {f.min():.3g}–{f.max():.3g} Hz); "
                 "its resistance is extrapolated, not measured"
             )
+            for el in label.split("|"):
+                poor += [p for e in circuit.elements if e.name == el for p in e.param_names]
     wide = [n for i, n in enumerate(setup.names)
             if setup.column[i] >= 0 and setup.log[i] and np.isfinite(se[i])
             and values[n] > 0 and 2 * 1.96 * se[i] / values[n] > np.log(10)]
     if wide:
         out.append(f"confidence interval wider than a decade: {', '.join(wide)}")
-    return out
+    poor += [n for n in wide if n not in poor]
+    return out, poor
 
 
 def simulate(

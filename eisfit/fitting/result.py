@@ -52,6 +52,10 @@ class FitResult:
         circuit on the same data (both corrected for their fitted parameters).
     rms, reference_rms : float
         Relative RMS residual of the fit and of the Kramers–Kronig test circuit.
+    poorly_determined : tuple of str
+        Parameters the data do not pin down: those of an arc or element whose time
+        constant lies beyond the measured band (by more than a factor of 3), and free
+        parameters whose 95 % interval spans more than a decade (``warnings`` says which).
     """
 
     circuit: Any
@@ -85,6 +89,7 @@ class FitResult:
     init: tuple[float, ...]
     derived: tuple[Derived, ...] = ()
     warnings: tuple[str, ...] = ()
+    poorly_determined: tuple[str, ...] = ()
     meta: tuple[tuple[str, Any], ...] = field(default=())
 
     def __post_init__(self):
@@ -186,6 +191,37 @@ class FitResult:
                 "at_bound": [n in self.at_bound for n in self.parameter_names],
             }
         )
+
+    def to_row(self) -> dict[str, Any]:
+        """One flat record of the fit (what a batch's ``spectra`` table holds per spectrum).
+
+        Examples
+        --------
+        >>> import numpy as np, eisfit as ef
+        >>> m = ef.parse("R0 - (R1 | C1)")
+        >>> res = ef.fit(m, ef.simulate(m, np.logspace(4, -1, 30), {"R0": 1, "R1": 9, "C1": 1e-3}))
+        >>> row = res.to_row()
+        >>> row["model"], row["success"], row["n_points"]
+        ('R0 - (R1 | C1)', True, 30)
+        """
+        return {
+            "model": str(self.circuit),
+            "success": bool(self.success),
+            "message": self.message,
+            "n_points": int(self.n_points),
+            "f_min": float(np.min(self.freq)) if self.n_points else float("nan"),
+            "f_max": float(np.max(self.freq)) if self.n_points else float("nan"),
+            "chi2": float(self.chi2),
+            "chi2_red": float(self.chi2_red),
+            "aic": float(self.aic),
+            "bic": float(self.bic),
+            "rms": float(self.rms),
+            "reference_rms": float(self.reference_rms),
+            "noise_ratio": float(self.noise_ratio),
+            "nfev": int(self.nfev),
+            "poorly_determined": "; ".join(self.poorly_determined),
+            "warnings": "; ".join(self.warnings),
+        }
 
     def derived_frame(self):
         import pandas as pd
@@ -298,6 +334,7 @@ class FitResult:
             "init": list(self.init),
             "derived": [d.__dict__ for d in self.derived],
             "warnings": list(self.warnings),
+            "poorly_determined": list(self.poorly_determined),
             "meta": {k: v for k, v in self.meta if _jsonable(v)},
         }
         return json.dumps(d, allow_nan=False)
@@ -348,6 +385,7 @@ class FitResult:
             init=tuple(d["init"]),
             derived=tuple(Derived(**{**x, "stderr": f(x["stderr"]), "value": f(x["value"])}) for x in d["derived"]),
             warnings=tuple(d["warnings"]),
+            poorly_determined=tuple(d.get("poorly_determined", ())),
             meta=tuple(d["meta"].items()),
         )
 

@@ -184,13 +184,17 @@ class KKResult:
         )
 
     def to_json(self) -> str:
-        """JSON text of the verdict, its statistics, the test circuit and the residuals."""
+        """JSON text of the whole result; :meth:`from_json` rebuilds an equal one."""
 
         def num(v):
             return None if v is None or not np.isfinite(v) else float(v)
 
+        def cplx(a):
+            return [np.asarray(a).real.tolist(), np.asarray(a).imag.tolist()]
+
         return json.dumps(
             {
+                "eisfit_kk_result": 1,
                 "passed": self.passed,
                 "reason": self.reason,
                 "statistic": num(self.statistic),
@@ -206,13 +210,56 @@ class KKResult:
                 "R0": num(self.R0),
                 "L": num(self.L),
                 "C": num(self.C),
+                "dof": self.dof,
                 "tau": self.tau.tolist(),
                 "R": self.R.tolist(),
                 "freq": self.freq.tolist(),
+                "Z": cplx(self.Z),
+                "Z_fit": cplx(self.Z_fit),
                 "residuals_real": self.residuals_real.tolist(),
                 "residuals_imag": self.residuals_imag.tolist(),
                 "inconsistent": self.inconsistent.tolist(),
             }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> "KKResult":
+        """The result written by :meth:`to_json`."""
+        d = json.loads(text)
+        if d.get("eisfit_kk_result") != 1:
+            raise EisfitError("not an eisfit KKResult JSON document")
+
+        def num(v, default=float("nan")):
+            return default if v is None else float(v)
+
+        def cplx(p):
+            return np.asarray(p[0], float) + 1j * np.asarray(p[1], float)
+
+        return cls(
+            passed=bool(d["passed"]),
+            reason=d["reason"],
+            statistic=num(d["statistic"]),
+            tests=tuple(KKTest(t["name"], num(t["value"]), num(t["limit"]), bool(t["failed"]),
+                               t["detail"]) for t in d["tests"]),
+            noise=float(d["noise"]),
+            sigma=d["sigma"],
+            rms=float(d["rms"]),
+            freq=np.asarray(d["freq"], float),
+            Z=cplx(d["Z"]),
+            Z_fit=cplx(d["Z_fit"]),
+            residuals_real=np.asarray(d["residuals_real"], float),
+            residuals_imag=np.asarray(d["residuals_imag"], float),
+            inconsistent=np.asarray(d["inconsistent"], bool),
+            M=int(d["M"]),
+            mu=num(d["mu"]),
+            c=float(d["c"]),
+            representation=d["representation"],
+            tau=np.asarray(d["tau"], float),
+            R=np.asarray(d["R"], float),
+            R0=num(d["R0"]),
+            L=num(d["L"], 0.0),
+            C=num(d["C"], float("inf")),
+            dof=float(d["dof"]),
         )
 
     def __repr__(self) -> str:

@@ -216,6 +216,10 @@ def test_result_api_and_immutability():
     np.testing.assert_allclose(df["res_real"] + 1j * df["res_imag"], (r.Z - r.Z_fit) / np.abs(r.Z))
     d = json.loads(r.to_json())
     assert d["M"] == 20 and d["passed"] is r.passed and len(d["residuals_real"]) == 71
+    back = KKResult.from_json(r.to_json())
+    assert back.passed == r.passed and back.M == r.M and back.tests == r.tests
+    np.testing.assert_array_equal(back.Z_fit, r.Z_fit)
+    np.testing.assert_array_equal(back.inconsistent, r.inconsistent)
     assert {t["name"] for t in d["tests"]} >= {"serial", "lf_end", "hf_end", "outliers"}
     with pytest.raises(ValueError, match="read-only"):
         r.residuals_real[0] = 1.0
