@@ -39,16 +39,17 @@ For each spectrum
         methods, lmfit's "leastsq" stalls at a CPE exponent n → 0.1 from pyimpspec's defaults
         (impedance.py/Circuit1_EIS_1.z, 60 % rms) while "least_squares" matched "auto" there;
       - impedance.py ``CustomCircuit(circuit.to_impedance_py(), initial_guess=g).fit(f, Z,
-        weight_by_modulus=True)`` (labels renumbered: impedance.py rejects ``CPE_dl``). impedance.py has no default starting values, so g is a fixed,
-        documented rule using only the data's scale and frequency range: with |Z|~ = median |Z|
-        and n_R resistance-like parameters, every resistance (R, Wo/Ws/G/H/T/Tb resistances) is
+        weight_by_modulus=True)`` (labels renumbered: impedance.py rejects ``CPE_dl``).
+        impedance.py has no default starting values, so g is a fixed, documented rule using
+        only the data's scale and frequency range: with |Z|~ = median |Z| and n_R
+        resistance-like parameters, every resistance (R, Wo/Ws/G/H/T/Tb resistances) is
         |Z|~/n_R; the k-th of n time-constant slots (arcs, Warburgs, Gerischer, …, in circuit
         order) gets τ_k = 1/(2π f_k), f_k log-spaced from the highest to the lowest measured
         frequency at (k + ½)/n; C = τ/R, CPE Q = τ^0.9/R with n = 0.9; L = 0.01·|Z|~/(2π f_max);
         W σ = R·sqrt(2π f_k). Elements impedance.py lacks (H, T) → "unsupported".
     Peers run after all eisfit work, in a pool of 2 processes, so they never share a core with a
-    timed eisfit call; a peer fit still running after ``--peer-timeout`` seconds (default 30; 10 with
-    ``--quick``) is stopped and counted as "timeout" (inadequate).
+    timed eisfit call; a peer fit still running after ``--peer-timeout`` seconds (default 30;
+    10 with ``--quick``) is stopped and counted as "timeout" (inadequate).
 Printed: skipped files, a per-folder table, the real / synthetic summary, the targets with PASS /
 MISS, the worst cases and the verdict disagreements, spectra the reference itself cannot describe.
 """
@@ -155,14 +156,21 @@ _CDC = {"R": "R", "C": "C", "L": "L", "Q": "Q", "W": "W", "Wo": "Wo", "Ws": "Ws"
         "H": "Ha", "T": "Tlmno", "Tb": "Tlmbo"}
 
 
+def _is_series(node) -> bool:
+    cls = getattr(ef, "Series", None)
+    return isinstance(node, cls) if isinstance(cls, type) else type(node).__name__ == "Series"
+
+
 def to_pyimpspec_cdc(circuit) -> str:
-    """pyimpspec CDC of an eisfit circuit: ``[...]`` series, ``(...)`` parallel (public API only)."""
-    if isinstance(circuit, ef.Element):
+    """pyimpspec CDC of an eisfit circuit: ``[...]`` series, ``(...)`` parallel (public API only:
+    a node with ``children`` is a series or parallel connection, otherwise an element with ``kind``)."""
+    children = getattr(circuit, "children", None)
+    if not children:
         if circuit.kind not in _CDC:
             raise ValueError(f"pyimpspec has no element for {circuit.kind}")
         return _CDC[circuit.kind]
-    inner = "".join(to_pyimpspec_cdc(c) for c in circuit.children)
-    return f"[{inner}]" if isinstance(circuit, ef.Series) else f"({inner})"
+    inner = "".join(to_pyimpspec_cdc(c) for c in children)
+    return f"[{inner}]" if _is_series(circuit) else f"({inner})"
 
 
 _IMPY_PREFIXES = ("TLMQ", "CPE", "Wo", "Ws", "La", "Gs", "Zarc", "R", "C", "L", "W", "G", "K", "T")
@@ -462,7 +470,12 @@ def run_eisfit(rec: dict, caught: Counter) -> None:
         rec["propose"] = prop
         rec["fits"] = []
         for name in rec["presets"]:
-            c = ef.preset(name)
+            try:
+                c = ef.preset(name)
+            except Exception as exc:
+                rec["fits"].append({"name": name, "time": np.nan, "error": f"preset: {exc}", "circuit": None,
+                                    "rms": np.inf, "adequate": False, "success": None})
+                continue
             t = time.perf_counter()
             try:
                 res = ef.fit(c, spec)
@@ -540,7 +553,7 @@ def main(argv: list[str] | None = None) -> int:
             if rec["propose"]["circuit"]:
                 targets.append(("propose", rec["propose"]["circuit"]))
             if not a.quick:
-                targets += [(d["name"], d["circuit"]) for d in rec["fits"]]
+                targets += [(d["name"], d["circuit"]) for d in rec["fits"] if d["circuit"]]
             for role, text in targets:
                 jobs.append({"key": (k, role), "f": rec["f"], "Z": rec["Z"], "rms_kk": rec["rms_kk"],
                              "circuit": text, "pyimpspec": peer_status["pyimpspec"] == "ok",
