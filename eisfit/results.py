@@ -2,7 +2,7 @@
 
 Results are frozen dataclasses; :func:`frozen_arrays`, called from ``__post_init__``,
 replaces every NumPy array field by a read-only copy and every mapping field by a
-read-only view, so that ``result.Z[0] = 0`` or ``result.scores["gcv"] = …`` raise
+read-only (and picklable) dict, so that ``result.Z[0] = 0`` or ``result.scores["gcv"] = …`` raise
 instead of silently changing a result that other code holds.
 
 Examples
@@ -23,11 +23,26 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import fields
-from types import MappingProxyType
 
 import numpy as np
 
-__all__ = ["frozen_arrays", "readonly"]
+__all__ = ["frozen_arrays", "readonly", "FrozenDict"]
+
+
+class FrozenDict(dict):
+    """A read-only dict that pickles (results travel back from worker processes)."""
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError("this mapping is read-only")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _refuse  # type: ignore[assignment]
+    __ior__ = _refuse  # type: ignore[assignment]
+
+    def __reduce__(self):
+        return (FrozenDict, (dict(self),))
+
+    def __hash__(self):  # type: ignore[override]
+        return hash(tuple(sorted(self.items(), key=repr)))
 
 
 def readonly(a: np.ndarray) -> np.ndarray:
@@ -43,9 +58,9 @@ def frozen_arrays(obj) -> None:
         v = getattr(obj, f.name)
         if isinstance(v, np.ndarray):
             object.__setattr__(obj, f.name, readonly(v))
-        elif isinstance(v, Mapping) and not isinstance(v, MappingProxyType):
+        elif isinstance(v, Mapping) and not isinstance(v, FrozenDict):
             object.__setattr__(
                 obj, f.name,
-                MappingProxyType({k: readonly(x) if isinstance(x, np.ndarray) else x
-                                  for k, x in v.items()}),
+                FrozenDict({k: readonly(x) if isinstance(x, np.ndarray) else x
+                            for k, x in v.items()}),
             )

@@ -2,38 +2,32 @@
 
 >>> import eisfit as ef
 >>> folder, sidecar = ef.batch.example_folder()   # 18 real coin-cell spectra
->>> res = ef.batch.run(folder, "L0 - R0 - (R1 | Q1) - (R2 | Q2) - (R3 | Q3)",
+>>> res = ef.batch.run(folder, "L0 - R0 - (R1 | Q1) - (R2 | Q2) - Wo3",
 ...                    pattern="{cell}_cycle{cycle:d}", sidecar=sidecar, n_jobs=1, kk=False)
 >>> sorted(res.growth["cell"].unique())
 ['25C01', '25C02', '25C05']
 
 Modules: :mod:`~.inputs` (finding files, content hashes), :mod:`~.metadata`
-(file-name patterns, sidecar tables), :mod:`~.models` (model per state, arc order),
-:mod:`~.worker` (the fit task), :mod:`~.execute` (local processes, Dask),
-:mod:`~.cache` (atomic writes, incremental cache), :mod:`~.tables`,
-:mod:`~.trend`, :mod:`~.report`, :mod:`~.pipeline` (:func:`run`).
+(file-name patterns, sidecar tables), :mod:`~.models` (model per state, groups),
+:mod:`~.worker` (the fit task), :mod:`~.outcome` (what a worker returns),
+:mod:`~.execute` (local processes, Dask), :mod:`~.cache` (atomic writes, JSON cache),
+:mod:`~.tables`, :mod:`~.trend`, :mod:`~.report`, :mod:`~.output`,
+:mod:`~.pipeline` (:func:`run`: plan → execute → tabulate → write), :mod:`~.result`.
 """
 
 from __future__ import annotations
 
-from .pipeline import BatchResult, run, write_outputs
 from .inputs import discover, file_hash
-from .trend import growth, line_fit
 from .metadata import FilenamePattern, load_sidecar
 from .models import ModelPlan
+from .outcome import SpectrumOutcome
+from .pipeline import run
+from .result import BatchResult
+from .trend import growth, line_fit
 
 __all__ = [
-    "run",
-    "BatchResult",
-    "write_outputs",
-    "discover",
-    "file_hash",
-    "growth",
-    "line_fit",
-    "FilenamePattern",
-    "load_sidecar",
-    "ModelPlan",
-    "example_folder",
+    "run", "BatchResult", "SpectrumOutcome", "discover", "file_hash", "growth", "line_fit",
+    "FilenamePattern", "load_sidecar", "ModelPlan", "example_folder",
 ]
 
 

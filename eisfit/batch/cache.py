@@ -2,22 +2,31 @@
 
 Every output is written to a temporary file in the destination folder and moved into
 place with :func:`os.replace`, so a reader (or a run killed half-way) never sees a
-half-written file. Fit records are cached one file per input file, keyed by the input
-file's content hash and the fit options: a re-run fits only new or changed files, and
-a killed run resumes where it stopped.
+half-written file; the file gets the permissions any new file of the user gets (their
+umask), not those of the temporary file. The outcomes of each input file are cached as
+JSON (the results' own ``to_json``), keyed by the file's content hash and the options:
+a re-run fits only new or changed files, and a killed run resumes where it stopped.
 """
 
 from __future__ import annotations
 
 import os
-import pickle
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_path", "write_text", "write_bytes", "write_frame", "FitCache"]
+from .outcome import SpectrumOutcome, outcomes_from_json, outcomes_to_json
+
+__all__ = ["atomic_path", "write_text", "write_bytes", "write_frame", "FitCache", "file_mode"]
+
+
+def file_mode() -> int:
+    """Permissions of a new file for this user: ``0o666`` less the umask."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 @contextmanager
@@ -29,6 +38,7 @@ def atomic_path(dest: str | os.PathLike) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, file_mode())
         os.replace(tmp, dest)
     except BaseException:
         try:
@@ -38,13 +48,14 @@ def atomic_path(dest: str | os.PathLike) -> Iterator[Path]:
         raise
 
 
-def write_bytes(dest: str | os.PathLike, data: bytes) -> Path:
+def write_bytes(dest: str | os.PathLike, data: bytes, fsync: bool = True) -> Path:
     """Write ``data`` to ``dest`` atomically."""
     with atomic_path(dest) as tmp:
         with open(tmp, "wb") as fh:
             fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+            if fsync:
+                fh.flush()
+                os.fsync(fh.fileno())
     return Path(dest)
 
 
@@ -64,7 +75,7 @@ def write_frame(dest: str | os.PathLike, df: Any, writer: Callable[[Any, Path], 
 
 
 class FitCache:
-    """Fit records of already-processed files, one pickle per cache key.
+    """Outcomes of already-processed files, one JSON document per cache key.
 
     Parameters
     ----------
@@ -76,26 +87,32 @@ class FitCache:
         self.folder = Path(folder)
 
     def _path(self, key: str) -> Path:
-        return self.folder / key[:2] / f"{key}.pkl"
+        return self.folder / key[:2] / f"{key}.json"
 
-    def get(self, key: str) -> Any | None:
-        """Cached value for ``key``, or None (a corrupt entry counts as missing)."""
-        p = self._path(key)
+    def get(self, key: str) -> list[SpectrumOutcome] | None:
+        """Cached outcomes for ``key``, or None (a damaged or old entry counts as missing)."""
         try:
-            with open(p, "rb") as fh:
-                return pickle.load(fh)
-        except FileNotFoundError:
-            return None
-        except Exception:  # truncated or foreign file: recompute
+            return outcomes_from_json(self._path(key).read_text(encoding="utf-8"))
+        except (FileNotFoundError, UnicodeDecodeError):
             return None
 
-    def put(self, key: str, value: Any) -> None:
-        """Store ``value`` atomically (no fsync: a lost entry is merely recomputed)."""
-        p = self._path(key)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(p) as tmp:
-            with open(tmp, "wb") as fh:
-                pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    def put(self, key: str, outcomes: list[SpectrumOutcome]) -> None:
+        """Store atomically (no fsync: a lost entry is merely recomputed)."""
+        write_bytes(self._path(key), outcomes_to_json(outcomes).encode("utf-8"), fsync=False)
+
+    def get_any(self, key: str) -> Any:
+        """A small JSON value stored with :meth:`put_any` (e.g. an automatic model)."""
+        import json
+
+        try:
+            return json.loads(self._path(key).read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError, UnicodeDecodeError):
+            return None
+
+    def put_any(self, key: str, value: Any) -> None:
+        import json
+
+        write_bytes(self._path(key), json.dumps(value).encode("utf-8"), fsync=False)
 
     def __contains__(self, key: str) -> bool:
         return self._path(key).is_file()

@@ -1,15 +1,10 @@
-"""Which circuit each spectrum is fitted with, and keeping arcs comparable along a sequence.
+"""Which circuit each spectrum is fitted with.
 
 A batch model is a preset name (``"polymer_nmc_after"``), a circuit in the text DSL
 (``"R0 - (R1 | Q1) - (R2 | Q2)"``), or ``"auto"`` (a DRT proposal per cell). A mapping
-``{state: model}`` picks a model by the ``state`` metadata field, with the key
-``"*"`` (or ``"default"``) as fallback.
-
-Series arcs of the same shape, e.g. ``(R1 | Q1) - (R2 | Q2)``, can trade labels
-between fits without changing the impedance. :func:`order_arcs` relabels them so that
-the first arc is always the fastest (highest characteristic frequency), and
-:func:`jump_flags` flags resistances that jump between neighbours in a sequence,
-in particular jumps that look like two arcs swapping labels.
+``{state: model}`` picks a model by the ``state`` metadata field, with the key ``"*"``
+(or ``"default"``) as fallback. Preset names are resolved with :func:`eisfit.preset`;
+everything else goes through :func:`eisfit.parse`.
 
 Examples
 --------
@@ -24,71 +19,64 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import numpy as np
-
+from ..circuit import Preset, parse, presets
 from ..errors import EisfitError
 
-__all__ = ["AUTO", "ModelChoice", "ModelPlan", "resolve", "series_arcs", "order_arcs", "jump_flags"]
+__all__ = ["AUTO", "ModelChoice", "ModelPlan", "resolve", "DIFFUSION"]
 
 AUTO = "auto"
+#: Elements whose resistance is not a DC resistance of an interface (left out of "total").
+DIFFUSION = ("W", "Wo", "Ws", "T", "Tb")
 
 
 @dataclass(frozen=True)
 class ModelChoice:
-    """One resolved model: canonical circuit text plus preset information.
-
-    Attributes
-    ----------
-    text : str
-        Canonical circuit text (``str(circuit)``).
-    preset : str or None
-        Preset name when the model came from one.
-    groups : dict
-        Named sums of resistances (e.g. ``{"interfacial": ("R_sei", "R_rs")}``).
-    roles : dict
-        Parameter or element name → role (``"bulk"``, ``"interface"``, ...).
-    bounds : dict
-        Parameter bounds from the preset.
-    """
+    """One resolved model: canonical circuit text, and the preset it came from if any."""
 
     text: str
-    preset: str | None = None
-    groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    roles: Mapping[str, str] = field(default_factory=dict)
-    bounds: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    preset: Preset | None = None
 
     @property
     def label(self) -> str:
-        return self.preset or self.text
+        return self.preset.name if self.preset is not None else self.text
 
+    @property
     def circuit(self):
-        """The parsed circuit (cached per process)."""
-        return _parse(self.text)
+        return self.preset.circuit if self.preset is not None else _parse(self.text)
 
-    def role_of(self, name: str) -> str | None:
-        """Role of a parameter, looked up by its own name and then by its element."""
-        if name in self.roles:
-            return self.roles[name]
-        for e in self.circuit().elements:
-            if name in e.param_names:
-                return self.roles.get(e.name)
-        return None
+    @property
+    def bounds(self) -> dict[str, tuple[float, float]]:
+        return dict(self.preset.bounds) if self.preset is not None else {}
+
+    def role(self, name: str) -> str | None:
+        """Physical role of a parameter (from the preset), e.g. ``"bulk"``."""
+        return self.preset.role(name) if self.preset is not None else None
+
+    def groups(self) -> dict[str, tuple[str, ...]]:
+        """The preset's named groups, plus ``total``: the DC resistances of every element
+        that is not a diffusion element (unless the preset defines its own ``total``)."""
+        groups = {k: tuple(v) for k, v in (self.preset.groups if self.preset else {}).items()}
+        if "total" not in groups:
+            c = self.circuit
+            units = c.units
+            members = tuple(p for e in c.elements if e.kind not in DIFFUSION
+                            for p in e.param_names if units.get(p) == "Ω")
+            if len(members) > 1:
+                groups["total"] = members
+        return groups
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=256)
 def _parse(text: str):
-    from .. import parse
-
     return parse(text)
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=256)
 def resolve(spec: str) -> ModelChoice:
     """A :class:`ModelChoice` from a preset name or circuit text (not ``"auto"``).
 
@@ -98,26 +86,17 @@ def resolve(spec: str) -> ModelChoice:
         Neither a preset nor a valid circuit (the parser's message is kept).
     """
     spec = str(spec).strip()
-    from .. import parse, presets
-
     known = presets()
     if spec in known:
-        p = known[spec]
-        return ModelChoice(
-            text=str(p.circuit),
-            preset=spec,
-            groups={k: tuple(v) for k, v in dict(p.groups).items()},
-            roles=dict(p.roles),
-            bounds={k: tuple(v) for k, v in dict(p.bounds).items()},
-        )
+        return ModelChoice(str(known[spec].circuit), known[spec])
     try:
-        c = parse(spec)
+        c = _parse(spec)
     except EisfitError as e:
         raise EisfitError(
             f"model {spec!r} is neither a preset ({', '.join(sorted(known))}) "
             f"nor a valid circuit:\n{e}"
         ) from e
-    return ModelChoice(text=str(c))
+    return ModelChoice(str(c))
 
 
 @dataclass(frozen=True)
@@ -156,9 +135,7 @@ class ModelPlan:
             if state is not None and str(state) == k:
                 return v
         if self.default is None:
-            raise EisfitError(
-                f"no model for state {state!r}; give a default with the key '*'"
-            )
+            raise EisfitError(f"no model for state {state!r}; give a default with the key '*'")
         return self.default
 
     def choice_for(self, meta: Mapping[str, Any], auto_text: str | None = None) -> ModelChoice:
@@ -174,131 +151,5 @@ class ModelPlan:
         blob = json.dumps([self.default, list(self.by_state)], sort_keys=True)
         return hashlib.blake2b(blob.encode(), digest_size=8).hexdigest()
 
-
-# --------------------------------------------------------------------------------------
-# arcs
-# --------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Arc:
-    """A series (R | Q) or (R | C) block: its parameter names and shape."""
-
-    shape: str  # "RQ" or "RC"
-    names: tuple[str, ...]  # (R, Q_Q, Q_n) or (R, C)
-
-    def tau(self, values: Mapping[str, float]) -> float:
-        try:
-            if self.shape == "RC":
-                return float(values[self.names[0]] * values[self.names[1]])
-            r, q, n = (float(values[k]) for k in self.names)
-            return float((r * q) ** (1.0 / n))
-        except (KeyError, ValueError, ZeroDivisionError, OverflowError):
-            return math.nan
-
-    @property
-    def R(self) -> str:
-        return self.names[0]
-
-
-@lru_cache(maxsize=64)
-def series_arcs(text: str) -> tuple[Arc, ...]:
-    """The top-level series arcs of a circuit, in circuit order."""
-    from .. import Element, Parallel, Series
-
-    c = _parse(text)
-    blocks = c.children if isinstance(c, Series) else (c,)
-    arcs = []
-    for b in blocks:
-        if not isinstance(b, Parallel) or len(b.children) != 2:
-            continue
-        if not all(isinstance(e, Element) for e in b.children):
-            continue
-        kinds = {e.kind: e for e in b.children}
-        if "R" in kinds and "Q" in kinds:
-            arcs.append(Arc("RQ", kinds["R"].param_names + kinds["Q"].param_names))
-        elif "R" in kinds and "C" in kinds:
-            arcs.append(Arc("RC", kinds["R"].param_names + kinds["C"].param_names))
-    return tuple(arcs)
-
-
-def order_arcs(text: str, values: Mapping[str, float]) -> dict[str, str]:
-    """Relabelling ``old name → new name`` that sorts same-shape arcs by time constant.
-
-    Only arcs of the same shape are permuted (series blocks commute, so the
-    impedance is unchanged). Returns an empty dict when the order is already right.
-    """
-    arcs = series_arcs(text)
-    rename: dict[str, str] = {}
-    for shape in ("RQ", "RC"):
-        group = [a for a in arcs if a.shape == shape]
-        if len(group) < 2:
-            continue
-        taus = [a.tau(values) for a in group]
-        if any(not math.isfinite(t) for t in taus):
-            continue
-        order = sorted(range(len(group)), key=lambda i: taus[i])
-        for slot, src in enumerate(order):
-            if slot != src:
-                for old, new in zip(group[src].names, group[slot].names):
-                    rename[old] = new
-    return rename
-
-
-def jump_flags(
-    text: str,
-    prev: Mapping[str, float] | None,
-    values: Mapping[str, float],
-    resistances: list[str],
-    factor: float = 2.0,
-) -> list[str]:
-    """Flags for resistances that changed by more than ``factor`` from the predecessor.
-
-    A jump of two same-shape arcs whose values fit much better swapped is flagged
-    ``"swap?R1<->R2"``; other jumps ``"jump:R1"``.
-    """
-    if not prev:
-        return []
-    flags: list[str] = []
-    lf = math.log(factor)
-
-    def d(a: float, b: float) -> float:
-        if a > 0 and b > 0:
-            return abs(math.log(a / b))
-        return math.inf
-
-    swapped: set[str] = set()
-    arcs = [a for a in series_arcs(text) if a.R in prev and a.R in values]
-    for i in range(len(arcs)):
-        for j in range(i + 1, len(arcs)):
-            a, b = arcs[i].R, arcs[j].R
-            same = d(values[a], prev[a]) + d(values[b], prev[b])
-            cross = d(values[a], prev[b]) + d(values[b], prev[a])
-            if same > lf and cross < 0.5 * same:
-                flags.append(f"swap?{a}<->{b}")
-                swapped.update((a, b))
-    for r in resistances:
-        if r in swapped or r not in prev or r not in values:
-            continue
-        if d(values[r], prev[r]) > lf:
-            flags.append(f"jump:{r}")
-    return flags
-
-
-def rename_result(rec: dict, rename: Mapping[str, str]) -> None:
-    """Apply an arc relabelling to a fit record in place (values, errors, covariance)."""
-    if not rename:
-        return
-    for key in ("values", "stderr", "ci", "init"):
-        d = rec.get(key)
-        if isinstance(d, dict):
-            rec[key] = {rename.get(k, k): v for k, v in d.items()}
-    if rec.get("at_bound"):
-        rec["at_bound"] = sorted(rename.get(k, k) for k in rec["at_bound"])
-    names = rec.get("param_names")
-    cov = rec.get("covariance")
-    if names and cov is not None:
-        new_names = [rename.get(k, k) for k in names]
-        # the parameter now called names[a] sat at position perm[a] before
-        perm = [new_names.index(k) for k in names]
-        cov = np.asarray(cov, float)
-        rec["covariance"] = cov[np.ix_(perm, perm)]
-        rec["param_names"] = list(names)
+    def to_json(self):
+        return self.default if not self.by_state else {"*": self.default, **dict(self.by_state)}

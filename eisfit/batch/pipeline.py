@@ -1,105 +1,52 @@
-"""``eisfit.batch.run``: a folder of spectra in, parameter tables and resistance growth out."""
+"""``eisfit.batch.run``: a folder of spectra in, parameter tables and resistance growth out.
+
+The run has four steps, each a function of its own:
+
+1. :func:`plan` — find the files, their metadata (file-name pattern, sidecar table), the
+   cells and the order within each cell, the cache keys and the tasks;
+2. :func:`execute` — fit (in this process, local processes or a Dask cluster); every
+   file's outcomes go to the cache the moment they arrive, so a killed run resumes;
+3. :func:`tabulate` — stream the outcomes, cell by cell in sequence order, into the
+   ``spectra`` and ``parameters`` tables and collect what growth and the report need;
+4. :func:`eisfit.batch.output.write` — the CSV tables first, then the optional outputs
+   (Parquet, report), each failure recorded, never a traceback.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
+import shutil
+import tempfile
 import time
 import warnings
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import EisfitError, EisfitWarning
-from .cache import FitCache, write_frame, write_text
-from .inputs import discover_rooted, file_hash, natural_key
+from ..fitting import FitOptions
+from .cache import FitCache
 from .execute import make_executor
-from .trend import growth as _growth
+from .inputs import discover_rooted, file_hash, natural_key
 from .metadata import FilenamePattern, load_sidecar, order_value, sidecar_lookup
 from .models import ModelPlan
-from .tables import Compactor, build_tables
-from .worker import FileJob, FitOptions, Task, propose_task, run_task
+from .outcome import SpectrumOutcome
+from .result import BatchResult
+from .tables import (
+    PARAM_COLUMNS, SPECTRA_COLUMNS, CsvSink, MemorySink, meta_columns, parameter_rows,
+    spectrum_row,
+)
+from .trend import growth as growth_table
+from .worker import FileJob, RunOptions, Task, picks, propose_task, run_task
 
-__all__ = ["run", "BatchResult", "CACHE_DIR"]
+__all__ = ["run", "plan", "execute", "tabulate", "Plan", "CACHE_DIR", "MAX_CELLS"]
 
 CACHE_DIR = ".eisfit-cache"
 _SMALL = 40  # runs with at most this many files default to a single process
-
-
-@dataclass(frozen=True)
-class BatchResult:
-    """Everything a batch run produced.
-
-    Attributes
-    ----------
-    parameters : pandas.DataFrame
-        Tidy: one row per spectrum × parameter, named group (``kind="group"``) and
-        derived quantity (``kind="derived"``: τ, f_peak, C_eff per arc), with metadata.
-        Repeated text columns (file, cell, model, parameter, unit, ...) are categorical.
-    spectra : pandas.DataFrame
-        One row per spectrum (or per unreadable file): model, success, χ², KK, error.
-    growth : pandas.DataFrame
-        One row per cell × resistance/group: first, last, change, slope with CIs.
-    files : pandas.DataFrame
-        One row per input file: hash and whether it was fitted now or taken from cache.
-    options : dict
-        The options of the run (as written to ``run.json``).
-    out : Path or None
-        Output folder, if one was written.
-    """
-
-    parameters: Any
-    spectra: Any
-    growth: Any
-    files: Any
-    options: dict = field(default_factory=dict)
-    out: Path | None = None
-    elapsed: float = math.nan
-
-    @property
-    def failures(self):
-        """Rows of :attr:`spectra` with no fitted parameters (unreadable file, error)."""
-        return self.spectra[self.spectra["status"] == "failed"]
-
-    @property
-    def poor_fits(self):
-        """Rows of :attr:`spectra` fitted, but judged poor by the fitter (see ``message``)."""
-        return self.spectra[self.spectra["status"] == "poor_fit"]
-
-    @property
-    def n_fitted(self) -> int:
-        """Files fitted in this run (the rest came from the cache)."""
-        return int((self.files["status"] == "fitted").sum()) if len(self.files) else 0
-
-    @property
-    def n_cached(self) -> int:
-        return int((self.files["status"] == "cached").sum()) if len(self.files) else 0
-
-    def summary(self) -> str:
-        """A few lines for a terminal."""
-        n = len(self.spectra)
-        bad, poor = len(self.failures), len(self.poor_fits)
-        lines = [
-            f"{len(self.files)} files, {n} spectra: {n - bad - poor} good fits, {poor} poor fits, "
-            f"{bad} failed ({self.n_fitted} files fitted now, {self.n_cached} from cache) "
-            f"in {self.elapsed:.1f} s"
-        ]
-        for _, r in self.failures.head(20).iterrows():
-            where = "" if str(r["spectrum"]) in ("<NA>", "None", "nan") else f"[{r['spectrum']}]"
-            lines.append(f"  FAILED {r['file']}{where}: {r['error']}")
-        if len(self.failures) > 20:
-            lines.append(f"  ... and {len(self.failures) - 20} more (see spectra.csv)")
-        if self.out is not None:
-            lines.append(f"outputs in {self.out}")
-        return "\n".join(lines)
-
-    def _repr_html_(self) -> str:
-        return (f"<pre>{self.summary()}</pre>"
-                + (self.growth.to_html(max_rows=30) if len(self.growth) else ""))
+MAX_CELLS = 12  #: cells whose figures the report draws (the tables list all)
 
 
 def _key(*parts: Any) -> str:
@@ -115,44 +62,359 @@ def _default_cell(path: Path, rel: str, root: Path | None) -> str:
     return Path(os.path.abspath(root)).name if parent in ("", ".") else parent
 
 
+# ---------------------------------------------------------------------------------------
+# 1. plan
+# ---------------------------------------------------------------------------------------
+@dataclass
+class Plan:
+    """What a run will do: files, metadata, cells in order, jobs and options."""
+
+    roots: list[Path]
+    files: list[tuple[Path, str]]  # (path, relative name) in discovery order
+    pre_meta: dict[str, dict]  # relative name → metadata known before reading
+    defaults: dict[str, dict]  # relative name → fallback metadata (cell from the folder)
+    hashes: dict[str, str]
+    chains: dict[str, list[str]]  # cell → relative names in sequence order
+    options: RunOptions
+    groups: dict[str, tuple[str, ...]]
+    out: Path | None
+    cache: FitCache | None
+    chunk_size: int
+    jobs: dict[str, FileJob] = field(default_factory=dict)
+    auto_text: dict[str, str] = field(default_factory=dict)
+    settings: dict = field(default_factory=dict)
+
+
+def plan(paths, model, *, out=None, options: RunOptions | None = None, pattern=None, glob="*",
+         recursive=True, sidecar=None, groups=None, chunk_size=50, incremental=True) -> Plan:
+    """Find the files and their metadata, and order each cell's files (see module)."""
+    mplan = ModelPlan.from_spec(model)
+    options = options or RunOptions(plan=mplan)
+    pat = FilenamePattern(pattern) if pattern else None
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    roots = [Path(p) for p in paths]
+    if not roots:
+        raise EisfitError("no input paths given")
+    if int(chunk_size) < 1:
+        raise EisfitError("chunk_size must be >= 1")
+    out_dir = Path(out) if out is not None else None
+    exclude = [p for p in (out_dir, sidecar) if p is not None]
+    found = discover_rooted(roots, glob=glob, recursive=recursive, exclude=exclude)
+    side = sidecar_lookup(load_sidecar(sidecar)) if sidecar is not None else None
+    pre_meta: dict[str, dict] = {}
+    defaults: dict[str, dict] = {}
+    files: list[tuple[Path, str]] = []
+    unmatched = []
+    for f, rel, root in found:
+        meta: dict[str, Any] = {}
+        if pat is not None:
+            m = pat.match_path(rel)
+            if m is None:
+                unmatched.append(rel)
+            else:
+                meta.update(m)
+        if side is not None:
+            fmeta = side.for_file(rel)
+            cell = fmeta.get("cell", meta.get("cell"))
+            if cell is not None:
+                meta = {**side.for_cell(cell), **meta}
+            meta.update(fmeta)
+        if rel in pre_meta:  # the same relative name under two roots
+            rel = f.as_posix()
+        pre_meta[rel] = meta
+        defaults[rel] = {"cell": _default_cell(f, rel, root)}
+        files.append((f, rel))
+    if unmatched:
+        warnings.warn(
+            f"{len(unmatched)} file name(s) do not match pattern {pattern!r}, e.g. "
+            f"{unmatched[0]!r}; their metadata comes from headers only",
+            EisfitWarning, stacklevel=3,
+        )
+    chains: dict[str, list[str]] = {}
+    for _, rel in files:
+        cell = str(pre_meta[rel].get("cell", defaults[rel]["cell"]))
+        chains.setdefault(cell, []).append(rel)
+    for cell in chains:
+        chains[cell].sort(key=lambda r: (order_value(pre_meta[r]), natural_key(r)))
+    chains = dict(sorted(chains.items(), key=lambda kv: natural_key(kv[0])))
+    cache = None
+    if out_dir is not None:
+        cache = FitCache(out_dir / CACHE_DIR) if incremental else None
+    return Plan(
+        roots=roots, files=files, pre_meta=pre_meta, defaults=defaults,
+        hashes={rel: file_hash(f) for f, rel in files}, chains=chains, options=options,
+        groups={k: tuple(v) for k, v in (groups or {}).items()}, out=out_dir, cache=cache,
+        chunk_size=int(chunk_size),
+    )
+
+
+def _auto_models(p: Plan, executor) -> dict[str, str]:
+    """One DRT-proposed model per cell (from its first and last file), cached."""
+    todo, found = [], {}
+    paths = {rel: str(f) for f, rel in p.files}
+    for cell, chain in p.chains.items():
+        picks_ = [chain[0]] if len(chain) == 1 else [chain[0], chain[-1]]
+        key = _key("auto", [p.hashes[rel] for rel in picks_])
+        hit = p.cache.get_any(key) if p.cache is not None else None
+        if hit and hit.get("text"):
+            found[cell] = hit["text"]
+        else:
+            todo.append(((cell, key), tuple(paths[r] for r in picks_)))
+    for (cell, key), res, err in executor.map_unordered(propose_task, todo):
+        if err is None and res.get("text"):
+            found[cell] = res["text"]
+            if p.cache is not None:
+                p.cache.put_any(key, res)
+        else:
+            msg = res.get("error") if res else str(err)
+            warnings.warn(f"no automatic model for cell {cell!r}: {msg}", EisfitWarning,
+                          stacklevel=4)
+    return found
+
+
+def _jobs(p: Plan) -> None:
+    """Cache keys and file jobs; the report's files get their DRT in the worker."""
+    paths = {rel: str(f) for f, rel in p.files}
+    fp = p.options.fingerprint()
+    shown = set(list(p.chains)[:MAX_CELLS])
+    for cell, chain in p.chains.items():
+        drt_files = {chain[i] for i in picks(len(chain))} if cell in shown else set()
+        for rel in chain:
+            state = p.pre_meta[rel].get("state")
+            auto = p.auto_text.get(cell)
+            want_drt = rel in drt_files and bool(p.settings.get("report"))
+            key = _key(p.hashes[rel], fp, auto, state, want_drt)
+            p.jobs[rel] = FileJob(paths[rel], rel, p.hashes[rel], key, p.pre_meta[rel], auto,
+                                  want_drt)
+
+
+# ---------------------------------------------------------------------------------------
+# 2. execute
+# ---------------------------------------------------------------------------------------
+class _Store:
+    """Outcomes by file: in the cache folder (bounded memory) or in memory."""
+
+    def __init__(self, cache: FitCache | None):
+        self.cache = cache
+        self.mem: dict[str, list[SpectrumOutcome]] = {}
+        self.keys: dict[str, str] = {}
+
+    def put(self, rel: str, key: str, outcomes: list[SpectrumOutcome], persist: bool) -> None:
+        self.keys[rel] = key
+        if self.cache is not None:
+            if persist:
+                self.cache.put(key, outcomes)
+        else:
+            self.mem[rel] = outcomes
+
+    def get(self, rel: str) -> list[SpectrumOutcome]:
+        if self.cache is not None:
+            return self.cache.get(self.keys[rel]) or []
+        return self.mem.get(rel, [])
+
+
+def execute(p: Plan, executor, store: _Store, progress: bool = False) -> dict[str, str]:
+    """Run the tasks; returns each file's status (``fitted``, ``cached``, ``failed``)."""
+    status: dict[str, str] = {}
+    tasks: list[tuple[tuple[str, ...], Task]] = []
+    for cell, chain in p.chains.items():
+        for s in range(0, len(chain), p.chunk_size):
+            prev_ok = None
+            pending: list[FileJob] = []
+            for rel in chain[s : s + p.chunk_size]:
+                job = p.jobs[rel]
+                hit = p.cache.get(job.key) if p.cache is not None else None
+                if hit is not None:
+                    if pending:
+                        tasks.append((tuple(j.rel for j in pending), Task(tuple(pending), p.options, prev_ok)))
+                        pending = []
+                    ok = [o for o in hit if o.status == "ok"]
+                    if ok:
+                        prev_ok = dict(ok[-1].fit.values)
+                    store.put(rel, job.key, hit, persist=False)
+                    status[rel] = "cached"
+                else:
+                    pending.append(job)
+            if pending:
+                tasks.append((tuple(j.rel for j in pending), Task(tuple(pending), p.options, prev_ok)))
+    bar = _progress(progress, sum(len(t.jobs) for _, t in tasks))
+    try:
+        for rels, res, err in executor.map_unordered(run_task, tasks):
+            if err is not None:
+                for rel in rels:
+                    job = p.jobs[rel]
+                    o = SpectrumOutcome(file=rel, hash=job.hash, spectrum=None, meta=dict(job.meta),
+                                        error=f"task failed: {type(err).__name__}: {err}",
+                                        stage="task")
+                    store.put(rel, job.key, [o], persist=False)
+                    status[rel] = "failed"
+            else:
+                for (key, outcomes), rel in zip(res, rels):
+                    store.put(rel, key, outcomes, persist=True)
+                    status[rel] = "fitted"
+            if bar is not None:
+                bar.update(len(rels))
+    finally:
+        if bar is not None:
+            bar.close()
+    return status
+
+
+def _progress(enabled: bool, total: int):
+    if not enabled:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        warnings.warn("progress bar needs tqdm: pip install 'eisfit-battery[progress]'",
+                      EisfitWarning, stacklevel=3)
+        return None
+    return tqdm(total=total, unit="file", desc="eisfit batch")
+
+
+# ---------------------------------------------------------------------------------------
+# 3. tabulate
+# ---------------------------------------------------------------------------------------
+@dataclass
+class Tabulated:
+    parameters: Any  # DataFrame or Path
+    spectra: Any
+    growth: Any
+    failures: Any
+    trend: Any  # resistances and groups per spectrum (for growth and the report)
+    shown: dict[str, list[SpectrumOutcome]]  # cell → outcomes the report draws
+    meta_kinds: dict[str, str]
+    counts: dict[str, int]
+
+
+def _kind(values: set) -> str:
+    types = {type(v) for v in values}
+    if not types:
+        return "string"
+    if types <= {bool}:
+        return "bool"
+    if types <= {int, float} and bool not in types:
+        return "float"
+    return "string"
+
+
+def tabulate(p: Plan, store: _Store) -> Tabulated:
+    """Stream the outcomes, cell by cell in order, into the tables (see module)."""
+    import pandas as pd
+
+    def merged(o: SpectrumOutcome) -> dict:
+        meta = {**p.defaults.get(o.file, {}), **dict(o.meta), **p.pre_meta.get(o.file, {})}
+        return meta
+
+    order = [rel for chain in p.chains.values() for rel in chain]
+    # pass 1: which metadata columns exist, and of which kind
+    seen: dict[str, set] = {}
+    for rel in order:
+        for o in store.get(rel):
+            for k, v in merged(o).items():
+                vals = seen.setdefault(k, set())
+                if v is not None and len(vals) < 50:
+                    vals.add(v if isinstance(v, (bool, int, float, str)) else str(v))
+    meta_cols = meta_columns(seen)
+    kinds = {k: _kind(v) for k, v in seen.items() if k in meta_cols}
+    spec_cols = ["file", "spectrum", *meta_cols, *SPECTRA_COLUMNS]
+    par_cols = ["file", "spectrum", *meta_cols, *PARAM_COLUMNS]
+    if p.out is not None:
+        spectra_sink = CsvSink(p.out / "spectra.csv", spec_cols)
+        param_sink = CsvSink(p.out / "parameters.csv", par_cols)
+    else:
+        spectra_sink, param_sink = MemorySink(spec_cols), MemorySink(par_cols)
+    trend_rows, failures = [], []
+    refs: dict[str, list[tuple[str, int, bool]]] = {}
+    counts = {"spectra": 0, "failed": 0, "poor_fits": 0}
+    cache: dict = {}
+    try:
+        for cell, chain in p.chains.items():
+            for rel in chain:
+                for o in store.get(rel):
+                    meta = merged(o)
+                    srow = spectrum_row(o, meta)
+                    spectra_sink.write([srow])
+                    counts["spectra"] += 1
+                    if o.status == "failed":
+                        counts["failed"] += 1
+                        failures.append({k: srow.get(k) for k in spec_cols})
+                    elif o.status == "poor_fit":
+                        counts["poor_fits"] += 1
+                    prows = parameter_rows(o, meta, p.groups, cache)
+                    param_sink.write(prows)
+                    trend_rows += [r for r in prows if r["unit"] == "Ω" and r["kind"] != "derived"]
+                    if o.fit is not None and o.spectrum is not None:
+                        refs.setdefault(str(meta.get("cell", cell)), []).append(
+                            (rel, o.spectrum, o.drt_tau is not None))
+    except BaseException:
+        for s in (spectra_sink, param_sink):
+            if isinstance(s, CsvSink):
+                s.abort()
+        raise
+    spectra = spectra_sink.close()
+    parameters = param_sink.close()
+    trend = pd.DataFrame(trend_rows, columns=par_cols)
+    grow = growth_table(trend) if len(trend) else pd.DataFrame()
+    shown = {}
+    for cell in list(refs)[:MAX_CELLS]:
+        r = refs[cell]
+        with_drt = [x for x in r if x[2]]
+        sel = with_drt if with_drt else [r[i] for i in picks(len(r))]
+        got = []
+        for rel, idx, _ in sel:
+            got += [o for o in store.get(rel) if o.spectrum == idx]
+        shown[cell] = got
+    return Tabulated(parameters, spectra, grow, pd.DataFrame(failures, columns=spec_cols), trend,
+                     shown, kinds, counts)
+
+
+# ---------------------------------------------------------------------------------------
+# the entry point
+# ---------------------------------------------------------------------------------------
 def run(
     paths: str | os.PathLike | Iterable[str | os.PathLike],
     model: str | Mapping[str, str] = "auto",
     *,
     out: str | os.PathLike | None = None,
+    options: FitOptions | Mapping[str, Any] | None = None,
     pattern: str | None = None,
     glob: str = "*",
     recursive: bool = True,
     sidecar: str | os.PathLike | None = None,
     groups: Mapping[str, Iterable[str]] | None = None,
-    weight: str = "modulus",
     fmin: float | None = None,
     fmax: float | None = None,
     kk: bool = True,
-    keep_order: bool = True,
     warm_start: bool = True,
     jump_factor: float = 2.0,
-    fixed: Mapping[str, float] | None = None,
     n_jobs: int | None = None,
     scheduler: Any = None,
     chunk_size: int = 50,
     incremental: bool = True,
     progress: bool = False,
     report: bool = True,
+    weight: str | None = None,
+    fixed: Mapping[str, float] | None = None,
+    keep_order: bool | None = None,
 ) -> BatchResult:
     """Fit every spectrum in a folder and tabulate resistance growth per cell.
 
     Parameters
     ----------
     paths : path or iterable of paths
-        Folders (searched, recursively by default) and/or files.
+        Folders (searched) and/or files.
     model : str or mapping
         Preset name, circuit text, ``"auto"`` (DRT proposal per cell, one common model
         per cell), or ``{state: model}`` with ``"*"`` as the default.
     out : path, optional
         Output folder for tables, report and the fit cache (``OUT/.eisfit-cache``, one
-        entry per input file keyed by its content hash and the fit options). Without it
+        JSON entry per input file keyed by its content hash and the options). Without it
         nothing is written and nothing is cached.
+    options : FitOptions, optional
+        How every spectrum is fitted — the same object :func:`eisfit.fit` takes.
+        ``weight``, ``fixed`` and ``keep_order`` override it (shortcuts).
     pattern : str, optional
         File-name template for metadata, e.g. ``"{cell}_cycle{cycle:d}"``.
     glob : str
@@ -164,14 +426,10 @@ def run(
         (``area`` cm², ``thickness`` cm, ``temperature``, ``state``, ...).
     groups : mapping, optional
         Extra named sums of resistances, ``{"interfacial": ["R1", "R2"]}``.
-    weight, fixed : optional
-        Passed to :func:`eisfit.fitting`.
     fmin, fmax : float, optional
         Frequency window (Hz).
     kk : bool
-        Kramers–Kronig check of every spectrum (verdict in ``spectra``).
-    keep_order : bool
-        Relabel same-shape series arcs so arc 1 is always the fastest.
+        Record the Kramers–Kronig test of every spectrum (the fit's own reference).
     warm_start : bool
         Start each fit from the previous spectrum of the same cell.
     jump_factor : float
@@ -205,314 +463,75 @@ def run(
     --------
     >>> import eisfit as ef
     >>> folder, sidecar = ef.batch.example_folder()
-    >>> res = ef.batch.run(folder, "L0 - R0 - (R1 | Q1) - (R2 | Q2) - (R3 | Q3)",
+    >>> res = ef.batch.run(folder, "L0 - R0 - (R1 | Q1) - (R2 | Q2) - Wo3",
     ...                    pattern="{cell}_cycle{cycle:d}", sidecar=sidecar,
-    ...                    groups={"interfacial": ["R1", "R2"]}, n_jobs=1, kk=False)
+    ...                    groups={"interfacial": ["R1", "R2"]}, n_jobs=1)
     >>> g = res.growth.set_index(["cell", "parameter"])
     >>> bool(g.loc[("25C05", "interfacial"), "change"] > 0)   # grows as capacity fades
     True
     """
-    t_start = time.perf_counter()
+    from .output import write
+
+    t0 = time.perf_counter()
+    fit_opts = FitOptions.coerce(options).replace(weight=weight, keep_order=keep_order,
+                                                  fixed=fixed)
+    run_opts = RunOptions(plan=ModelPlan.from_spec(model), fit=fit_opts, fmin=fmin, fmax=fmax,
+                          kk=kk, warm_start=warm_start, jump_factor=float(jump_factor))
+    p = plan(paths, model, out=out, options=run_opts, pattern=pattern, glob=glob,
+             recursive=recursive, sidecar=sidecar, groups=groups, chunk_size=chunk_size,
+             incremental=incremental)
+    p.settings.update(report=bool(report and out is not None))
+    if n_jobs is None and scheduler is None and len(p.files) <= _SMALL:
+        n_jobs = 1  # starting worker processes costs more than a few fits
+    scratch = None
+    if p.out is not None and p.cache is None:  # --no-cache: outcomes in a scratch folder
+        p.out.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(prefix=".eisfit-run-", dir=p.out))
+    store = _Store(p.cache if scratch is None else FitCache(scratch))
+    executor = make_executor(n_jobs, scheduler)
+    try:
+        if p.options.plan.uses_auto:
+            p.auto_text = _auto_models(p, executor)
+        _jobs(p)
+        status = execute(p, executor, store, progress)
+        tab = tabulate(p, store)
+    finally:
+        executor.close()
     import pandas as pd
 
-    plan = ModelPlan.from_spec(model)
-    pat = FilenamePattern(pattern) if pattern else None
-    if isinstance(paths, (str, os.PathLike)):
-        paths = [paths]
-    roots = [Path(p) for p in paths]
-    if not roots:
-        raise EisfitError("no input paths given")
-    if int(chunk_size) < 1:
-        raise EisfitError("chunk_size must be >= 1")
-    out_dir = Path(out) if out is not None else None
-    exclude = [p for p in (out_dir, sidecar) if p is not None]
-    found = discover_rooted(roots, glob=glob, recursive=recursive, exclude=exclude)
-    files = [f for f, _, _ in found]
-    side = sidecar_lookup(load_sidecar(sidecar)) if sidecar is not None else None
-
-    # ---- metadata known before reading ---------------------------------------------------
-    pre_meta: dict[str, dict] = {}
-    defaults: dict[str, dict] = {}
-    jobs_meta = []
-    unmatched = []
-    for f, rel, root in found:
-        meta: dict[str, Any] = {}
-        if pat is not None:
-            m = pat.match_path(rel)
-            if m is None:
-                unmatched.append(rel)
-            else:
-                meta.update(m)
-        if side is not None:
-            fmeta = side.for_file(rel)
-            cell = fmeta.get("cell", meta.get("cell"))
-            if cell is not None:
-                meta = {**side.for_cell(cell), **meta}
-            meta.update(fmeta)
-        if rel in pre_meta:  # the same relative name under two roots
-            rel = f.as_posix()
-        pre_meta[rel] = meta
-        defaults[rel] = {"cell": _default_cell(f, rel, root)}
-        jobs_meta.append((f, rel))
-    if unmatched:
-        warnings.warn(
-            f"{len(unmatched)} file name(s) do not match pattern {pattern!r}, e.g. "
-            f"{unmatched[0]!r}; their metadata comes from headers only",
-            EisfitWarning,
-            stacklevel=2,
-        )
-
-    options = FitOptions(
-        plan=plan,
-        weight=weight,
-        fmin=fmin,
-        fmax=fmax,
-        kk=kk,
-        keep_order=keep_order,
-        jump_factor=float(jump_factor),
-        fixed=tuple(sorted((fixed or {}).items())),
-        warm_start=warm_start,
-    )
-    hashes = {rel: file_hash(f) for f, rel in jobs_meta}
-
-    # ---- chains: files of one cell in sequence order ------------------------------------
-    chains: dict[str, list[tuple[Path, str]]] = {}
-    for f, rel in jobs_meta:
-        cell = str(pre_meta[rel].get("cell", defaults[rel]["cell"]))
-        chains.setdefault(cell, []).append((f, rel))
-    for cell in chains:
-        chains[cell].sort(key=lambda fr: (order_value(pre_meta[fr[1]]), natural_key(fr[1])))
-
-    cache = FitCache(out_dir / CACHE_DIR) if (out_dir is not None and incremental) else None
-    if n_jobs is None and scheduler is None and len(files) <= _SMALL:
-        n_jobs = 1  # starting worker processes costs more than a few fits
-    executor = make_executor(n_jobs, scheduler)
-    bar = _progress(progress)
-    try:
-        auto_text = _auto_models(plan, chains, hashes, cache, executor) if plan.uses_auto else {}
-        jobs: dict[str, FileJob] = {}
-        for cell, chain in chains.items():
-            for f, rel in chain:
-                state = pre_meta[rel].get("state")
-                key = _key(hashes[rel], options.fingerprint(), auto_text.get(cell), state)
-                jobs[rel] = FileJob(str(f), rel, hashes[rel], key, pre_meta[rel], auto_text.get(cell))
-
-        results: dict[str, list[dict]] = {}
-        status: dict[str, str] = {}
-        compact = Compactor(groups)  # keeps the main process small as results arrive
-        tasks: list[tuple[Any, Task]] = []
-        for cell, chain in chains.items():
-            for s in range(0, len(chain), int(chunk_size)):
-                segment = [jobs[rel] for _, rel in chain[s : s + int(chunk_size)]]
-                prev_ok = None
-                run_: list[FileJob] = []
-                for job in segment:
-                    hit = cache.get(job.key) if cache is not None else None
-                    if hit is not None:
-                        if run_:
-                            tasks.append((tuple(j.rel for j in run_), Task(tuple(run_), options, prev_ok)))
-                            run_ = []
-                        ok = [r for r in hit if r["success"] and r["values"]]
-                        if ok:
-                            prev_ok = dict(ok[-1]["values"])
-                        results[job.rel] = [compact(r) for r in hit]
-                        status[job.rel] = "cached"
-                    else:
-                        run_.append(job)
-                if run_:
-                    tasks.append((tuple(j.rel for j in run_), Task(tuple(run_), options, prev_ok)))
-        if bar is not None:
-            bar.reset(total=sum(len(t.jobs) for _, t in tasks))
-        for rels, res, err in executor.map_unordered(run_task, tasks):
-            if err is not None:
-                for rel in rels:
-                    results[rel] = [compact(_task_failure(jobs[rel], err))]
-                    status[rel] = "failed"
-            else:
-                for (key, recs), rel in zip(res, rels):
-                    if cache is not None:
-                        cache.put(key, recs)
-                    results[rel] = [compact(r) for r in recs]
-                    status[rel] = "fitted"
-            if bar is not None:
-                bar.update(len(rels))
-    finally:
-        if bar is not None:
-            bar.close()
-        executor.close()
-
-    # ---- tables --------------------------------------------------------------------------
     files_df = pd.DataFrame(
-        [
-            {
-                "file": rel,
-                "path": str(f),
-                "hash": hashes[rel],
-                "size": f.stat().st_size,
-                "status": status.get(rel, "failed"),
-                "n_spectra": len(results.get(rel, [])),
-                "error": "; ".join(
-                    sorted({r["error"] for r in results.get(rel, []) if r.get("error")})
-                ) or None,
-            }
-            for f, rel in jobs_meta
-        ],
-        columns=["file", "path", "hash", "size", "status", "n_spectra", "error"],
+        [{"file": rel, "path": str(f), "hash": p.hashes[rel], "size": f.stat().st_size,
+          "status": status.get(rel, "failed"),
+          "n_spectra": sum(1 for o in store.get(rel) if o.spectrum is not None)}
+         for f, rel in p.files],
+        columns=["file", "path", "hash", "size", "status", "n_spectra"],
     )
-    records = [r for _, rel in jobs_meta for r in results.get(rel, [])]
-    del results, jobs  # let the tables reuse this memory
-    parameters, spectra = build_tables(records, pre_meta, groups, defaults=defaults)
-    del records
-    grow = _growth(parameters) if len(parameters) else pd.DataFrame()
-    opts = {
-        "paths": [str(p) for p in roots],
+    settings = {
+        "paths": [str(r) for r in p.roots],
         "model": model if isinstance(model, str) else dict(model),
-        "auto_models": auto_text,
-        "pattern": pattern,
-        "glob": glob,
-        "recursive": recursive,
+        "auto_models": p.auto_text,
+        "fit_options": fit_opts.to_dict(),
+        "pattern": pattern, "glob": glob, "recursive": recursive,
         "sidecar": None if sidecar is None else str(sidecar),
-        "groups": None if groups is None else {k: list(v) for k, v in groups.items()},
-        "weight": weight,
-        "fmin": fmin,
-        "fmax": fmax,
-        "kk": kk,
-        "keep_order": keep_order,
-        "warm_start": warm_start,
-        "jump_factor": jump_factor,
-        "fixed": dict(fixed or {}),
-        "n_jobs": n_jobs,
+        "groups": {k: list(v) for k, v in p.groups.items()} or None,
+        "fmin": fmin, "fmax": fmax, "kk": kk, "warm_start": warm_start,
+        "jump_factor": jump_factor, "n_jobs": n_jobs,
         "scheduler": None if scheduler is None else str(scheduler),
-        "executor": executor.name,
-        "chunk_size": chunk_size,
-        "incremental": incremental,
+        "executor": executor.name, "chunk_size": chunk_size, "incremental": incremental,
+        "counts": tab.counts,
     }
-    result = BatchResult(parameters, spectra, grow, files_df, opts, out_dir,
-                         time.perf_counter() - t_start)
-    if out_dir is not None:
-        result = write_outputs(result, report=report)
-        result = replace(result, elapsed=time.perf_counter() - t_start)
-    return result
-
-
-def _progress(enabled: bool):
-    if not enabled:
-        return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        warnings.warn(
-            "progress bar needs tqdm: pip install 'eisfit-battery[progress]'",
-            EisfitWarning,
-            stacklevel=3,
-        )
-        return None
-    return tqdm(total=0, unit="file", desc="eisfit batch")
-
-
-def _task_failure(job: FileJob, err: BaseException) -> dict:
-    from .worker import _base_record, _err
-
-    rec = _base_record(job, None)
-    rec["error"] = "task failed: " + _err(err)
-    rec["message"] = rec["error"]
-    rec["stage"] = "task"
-    return rec
-
-
-def _auto_models(plan, chains, hashes, cache, executor) -> dict[str, str]:
-    """One DRT-proposed model per cell (from its first and last file), cached."""
-    todo, found = [], {}
-    for cell, chain in chains.items():
-        picks = [chain[0]] if len(chain) == 1 else [chain[0], chain[-1]]
-        key = _key("auto", [hashes[rel] for _, rel in picks])
-        hit = cache.get(key) if cache is not None else None
-        if hit is not None and hit.get("text"):
-            found[cell] = hit["text"]
-        else:
-            todo.append(((cell, key), tuple(str(f) for f, _ in picks)))
-    for (cell, key), res, err in executor.map_unordered(propose_task, todo):
-        if err is None and res.get("text"):
-            found[cell] = res["text"]
-            if cache is not None:
-                cache.put(key, res)
-        else:
-            msg = res.get("error") if res else str(err)
-            warnings.warn(f"no automatic model for cell {cell!r}: {msg}", EisfitWarning,
-                          stacklevel=3)
-    return found
-
-
-def _parquet_writer(df, path, chunk: int = 20000):
-    """Parquet via pyarrow, written in row groups of ``chunk`` rows (bounded memory).
-
-    Mixed-type object columns (metadata of several kinds) are written as text.
-    """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    mixed = [c for c in df.columns if df[c].dtype == object]
-    if mixed:
-        df = df.assign(**{c: df[c].map(lambda v: v if v is None or isinstance(v, (bool, str))
-                                        else str(v)) for c in mixed})
-    writer = None
-    try:
-        for start in range(0, max(len(df), 1), chunk):
-            table = pa.Table.from_pandas(df.iloc[start : start + chunk], preserve_index=False)
-            if writer is None:
-                writer = pq.ParquetWriter(str(path), table.schema)
-            writer.write_table(table.cast(writer.schema))
-    finally:
-        if writer is not None:
-            writer.close()
-
-
-def write_outputs(result: BatchResult, *, report: bool = True) -> BatchResult:
-    """Write the tables, ``run.json`` and (optionally) the report into ``result.out``."""
-    from .. import __version__
-
-    out = Path(result.out)
-    out.mkdir(parents=True, exist_ok=True)
-    notes = []
-    write_frame(out / "parameters.csv", result.parameters)
-    try:
-        import pyarrow  # noqa: F401
-
-        write_frame(out / "parameters.parquet", result.parameters, _parquet_writer)
-    except ImportError:
-        notes.append("parameters.parquet not written: pip install 'eisfit-battery[parquet]'")
-        warnings.warn(notes[-1], EisfitWarning, stacklevel=2)
-    write_frame(out / "spectra.csv", result.spectra)
-    write_frame(out / "growth.csv", result.growth)
-    write_frame(out / "failures.csv", result.failures)
-    if report:
+    in_memory = p.out is None
+    result = BatchResult(
+        parameters=tab.parameters if in_memory else None,
+        spectra=tab.spectra if in_memory else None,
+        growth=tab.growth, files=files_df, failures=tab.failures, options=settings,
+        out=p.out, elapsed=time.perf_counter() - t0,
+    )
+    if p.out is not None:
         try:
-            from .report import write_report
-
-            write_report(result, out)
-        except Exception as e:  # the tables are the product; a broken figure must not lose them
-            notes.append(f"report not written: {type(e).__name__}: {e}")
-            warnings.warn(notes[-1], EisfitWarning, stacklevel=2)
-    import platform
-
-    import numpy as np
-
-    run_info = {
-        "eisfit_version": __version__,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "elapsed_s": round(result.elapsed, 3),
-        "options": result.options,
-        "counts": {
-            "files": int(len(result.files)),
-            "spectra": int(len(result.spectra)),
-            "failed": int(len(result.failures)),
-            "fitted_now": result.n_fitted,
-            "from_cache": result.n_cached,
-        },
-        "notes": notes,
-        "inputs": result.files.to_dict("records"),
-    }
-    write_text(out / "run.json", json.dumps(run_info, indent=2, default=str, ensure_ascii=False))
+            write(result, tab, report=report)
+        finally:
+            if scratch is not None:
+                shutil.rmtree(scratch, ignore_errors=True)
+        result.elapsed = time.perf_counter() - t0
     return result

@@ -1,10 +1,16 @@
 """``report.html``: a self-contained page (figures inlined as base64 PNG, no network).
 
-Per cell: Nyquist overlays of data and fits along the sequence, DRT overlays, and
-resistances against cycle with error bars; for all cells a before/after stacked
-breakdown of the resistances (like Fig. 4 of the seed paper in SEEDS §1); the growth
-table and the list of failures. Every figure is also written beside the page as PNG
-and SVG in ``OUT/figures/``.
+Everything comes from the workers' results — no file is read again and no DRT is
+recomputed: the data and the fit of each drawn spectrum are its :class:`FitResult`, the
+DRT curves were computed once in the worker for the spectra the report draws.
+
+The page has a headline table per cell (each named group and physical role, first → last,
+change with its uncertainty, rounded to its precision; Ω·cm² when an area is known),
+per-cell figures (Nyquist overlays along the sequence, DRT overlays, resistances against
+cycle, and against capacity or capacity retention when the metadata carry it), a
+before/after breakdown by physical role (like SEEDS §1 Table 2), residual plots of the
+worst fits, the growth table, failures and poor fits. Figures are also written beside the
+page as PNG and SVG in ``OUT/figures/``, named by cell.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import base64
 import html
 import io
 import math
+import re
 import warnings
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,25 +28,48 @@ from typing import Any
 import numpy as np
 
 from .cache import write_bytes, write_text
-from .inputs import natural_key
 
-__all__ = ["write_report", "MAX_CELLS", "MAX_CURVES"]
+__all__ = ["write_report", "headline", "round_to_precision", "CAPACITY_COLUMNS"]
 
-MAX_CELLS = 12  #: cells with their own figures (the tables list all)
-MAX_CURVES = 6  #: spectra drawn per cell along its sequence
+#: Metadata columns read as capacity (first found), then as capacity retention.
+CAPACITY_COLUMNS = ("capacity_mAh", "capacity", "Q", "discharge_capacity")
+RETENTION_COLUMNS = ("capacity_retention", "retention", "q", "soh")
+WORST_FITS = 4
+
+
+def round_to_precision(value: float, stderr: float) -> str:
+    """``value ± stderr`` with the error to two significant digits and the value to match.
+
+    Examples
+    --------
+    >>> round_to_precision(1.23456, 0.0345)
+    '1.235 ± 0.035'
+    >>> round_to_precision(80.4, float("nan"))
+    '80.4'
+    """
+    if not math.isfinite(value):
+        return "—"
+    if not (math.isfinite(stderr) and stderr > 0):
+        return f"{value:.4g}"
+    digits = max(0, 1 - int(math.floor(math.log10(stderr))))
+    return f"{value:.{digits}f} ± {stderr:.{digits}f}"
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(name)).strip("_") or "cell"
 
 
 def _save(fig, figdir: Path, name: str) -> str:
     """Write PNG and SVG beside the report; return the PNG as base64."""
+    import matplotlib.pyplot as plt
+
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
     png = buf.getvalue()
-    write_bytes(figdir / f"{name}.png", png)
+    write_bytes(figdir / f"{name}.png", png, fsync=False)
     svg = io.BytesIO()
     fig.savefig(svg, format="svg", bbox_inches="tight")
-    write_bytes(figdir / f"{name}.svg", svg.getvalue())
-    import matplotlib.pyplot as plt
-
+    write_bytes(figdir / f"{name}.svg", svg.getvalue(), fsync=False)
     plt.close(fig)
     return base64.b64encode(png).decode("ascii")
 
@@ -48,115 +78,112 @@ def _img(b64: str, alt: str) -> str:
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{b64}">'
 
 
-def _picks(n: int, k: int = MAX_CURVES) -> list[int]:
-    if n <= k:
-        return list(range(n))
-    return sorted(set(np.linspace(0, n - 1, k).round().astype(int).tolist()))
-
-
-def _label(row) -> str:
+def _label(o) -> str:
     for f in ("state", "cycle", "time", "soc"):
-        if f in row and row[f] is not None and str(row[f]) not in ("nan", "<NA>", "None"):
-            return f"{f} {row[f]}"
-    return f"{row['file']}"
+        v = o.meta.get(f)
+        if v is not None and str(v) not in ("nan", "<NA>", "None", ""):
+            return f"{f} {v}"
+    return f"{o.file}[{o.spectrum}]"
 
 
-def _spectrum(paths: dict, row) -> Any:
-    from .. import read
+def headline(growth, cell: str):
+    """The growth rows of one cell worth a headline: groups first, then resistances by role.
 
-    spectra = read(paths[row["file"]])
-    return spectra[int(row["spectrum"])]
+    Returns a DataFrame with cell, quantity, role, first, last, change and change % as
+    rounded text, and the sentence ``"interfacial resistance of 25C01: +80 ± 4 % over
+    260 cycles"`` for the first group.
+    """
+    import pandas as pd
+
+    g = growth[growth["cell"].astype(str) == str(cell)] if len(growth) else growth
+    if not len(g):
+        return pd.DataFrame(), ""
+    g = g.assign(_o=np.where(g["kind"] == "group", 0, 1)).sort_values(["_o", "parameter"])
+    rows = []
+    for _, r in g.iterrows():
+        rows.append({
+            "quantity": r["parameter"] if r["kind"] == "group" else f"{r['parameter']}",
+            "role": r.get("role") if isinstance(r.get("role"), str) else "",
+            "first (Ω)": round_to_precision(r["first"], r["first_stderr"]),
+            "last (Ω)": round_to_precision(r["last"], r["last_stderr"]),
+            "change (Ω)": round_to_precision(r["change"], r["change_stderr"]),
+            "change (%)": round_to_precision(r["change_pct"], r["change_pct_stderr"]),
+            **({"last (Ω·cm²)": round_to_precision(r["last_ohm_cm2"], r["last_stderr_ohm_cm2"])}
+               if "last_ohm_cm2" in g.columns and math.isfinite(r.get("last_ohm_cm2", math.nan))
+               else {}),
+        })
+    top = g.iloc[0]
+    span = ""
+    if top["x"] != "index":
+        span = f" over {top['x_last'] - top['x_first']:.4g} {top['x']}" + (
+            "s" if top["x"] == "cycle" else "")
+    sentence = (f"{top['parameter']} resistance of {cell}: "
+                f"{'+' if top['change_pct'] >= 0 else ''}"
+                f"{round_to_precision(top['change_pct'], top['change_pct_stderr'])} %{span}")
+    return pd.DataFrame(rows), sentence
 
 
-def _values(params, row) -> dict[str, float]:
-    sub = params[(params["file"] == row["file"]) & (params["spectrum"] == row["spectrum"])
-                 & (params["kind"] == "parameter")]
-    return dict(zip(sub["parameter"], sub["value"].astype(float)))
-
-
-def _nyquist_cell(plt, cell, rows, params, paths, fmin, fmax):
+def _nyquist(plt, cell, outcomes):
+    from ..data.spectrum import Spectrum
     from ..plot import nyquist
-    from .models import resolve
 
     fig, ax = plt.subplots(figsize=(6.2, 4.6))
     cmap = plt.get_cmap("viridis")
-    picks = _picks(len(rows))
-    spectra = []
-    for j, i in enumerate(picks):
-        row = rows.iloc[i]
-        color = cmap(j / max(1, len(picks) - 1))
-        try:
-            spec = _spectrum(paths, row)
-            if fmin is not None or fmax is not None:
-                spec = spec.crop(fmin, fmax)
-        except Exception:
-            continue
-        fit = None
-        vals = _values(params, row)
-        if vals and row["model"]:
-            try:
-                c = resolve(row["model"]).circuit()
-                f = np.logspace(np.log10(spec.freq.min()), np.log10(spec.freq.max()), 200)
-                fit = (f, c.impedance(f, vals))
-            except Exception:
-                fit = None
-        nyquist(spec, fit=fit, ax=ax, color=color, label=_label(row), equal=False)
-        spectra.append((row, spec))
+    for j, o in enumerate(outcomes):
+        fr = o.fit
+        color = cmap(j / max(1, len(outcomes) - 1))
+        f = np.logspace(np.log10(fr.freq.min()), np.log10(fr.freq.max()), 200)
+        spec = Spectrum(fr.freq, fr.Z, _checked=True)
+        nyquist(spec, fit=(f, fr.impedance(f)), ax=ax, color=color, label=_label(o), equal=False)
     ax.set_title(f"{cell}: data (points) and fits (lines)")
     ax.legend(fontsize=7, loc="best")
-    return fig, spectra
+    return fig
 
 
-def _drt_cell(plt, cell, spectra):
-    from .. import drt as _drt  # the public name, wherever the DRT package lives
-    from ..plot import drt as plot_drt
-
-    if not spectra:
-        return None, "no spectrum"
+def _drt(plt, cell, outcomes):
+    drawn = [o for o in outcomes if o.drt_tau is not None]
+    if not drawn:
+        return None
     fig, ax = plt.subplots(figsize=(6.2, 3.4))
     cmap = plt.get_cmap("viridis")
-    errors, n = [], 0
-    for j, (row, spec) in enumerate(spectra):
-        try:
-            r = _drt(spec)
-            plot_drt(r, ax=ax, label=_label(row), color=cmap(j / max(1, len(spectra) - 1)))
-            n += 1
-        except Exception as e:
-            errors.append(f"{type(e).__name__}: {e}")
-    if n == 0:
-        plt.close(fig)
-        return None, errors[0] if errors else "DRT failed"
+    for j, o in enumerate(drawn):
+        ax.semilogx(o.drt_tau, o.drt_gamma, color=cmap(j / max(1, len(drawn) - 1)),
+                    label=_label(o))
+    ax.set_xlabel("τ / s")
+    ax.set_ylabel("γ / Ω")
     ax.set_title(f"{cell}: distribution of relaxation times")
     ax.legend(fontsize=7)
-    return fig, None
+    return fig
 
 
-def _trend_cell(plt, cell, cdf, growth):
-    res = cdf[cdf["unit"] == "Ω"]
-    if "success" in res.columns:
-        res = res[res["success"].astype(bool)]
-    if res.empty:
-        return None
-    xname = "index"
+def _x_axis(cdf, growth, cell):
     if growth is not None and len(growth) and "x" in growth.columns:
         g = growth[growth["cell"].astype(str) == str(cell)]
-        if len(g):
-            xname = g["x"].iloc[0]
+        if len(g) and g["x"].iloc[0] in cdf.columns:
+            return g["x"].iloc[0]
+    return None
+
+
+def _trend(plt, cell, cdf, xname, xlabel=None):
+    res = cdf[cdf["success"].astype(bool)]
+    if res.empty:
+        return None
     fig, ax = plt.subplots(figsize=(6.2, 3.8))
     for p in dict.fromkeys(res["parameter"]):
         sub = res[res["parameter"] == p]
-        x = (np.arange(len(sub)) if xname == "index" or xname not in sub.columns
-             else sub[xname].astype(float).to_numpy())
+        x = np.arange(len(sub)) if xname is None else sub[xname].astype(float).to_numpy()
         kind = sub["kind"].iloc[0]
         y, e = sub["value"].to_numpy(float), sub["stderr"].to_numpy(float)
+        role = sub["role"].iloc[0] if isinstance(sub["role"].iloc[0], str) else None
+        lab = p + (f" ({role})" if role and kind != "group" else "")
         ls = "--" if kind == "group" else "-"
         if len(sub) <= 60:
             ax.errorbar(x, y, yerr=e, marker="s" if kind == "group" else "o", ms=4, capsize=3,
-                        ls=ls, label=p)
-        else:  # long sequences: a line with a ±1 standard error band
-            (ln,) = ax.plot(x, y, ls=ls, lw=1.2, label=p)
+                        ls=ls, label=lab)
+        else:
+            (ln,) = ax.plot(x, y, ls=ls, lw=1.2, label=lab)
             ax.fill_between(x, y - e, y + e, color=ln.get_color(), alpha=0.25, lw=0)
-    ax.set_xlabel(xname)
+    ax.set_xlabel(xlabel or xname or "position in sequence")
     ax.set_ylabel("resistance (Ω)")
     ax.set_title(f"{cell}: resistances (±1 standard error)")
     ax.grid(True, alpha=0.3)
@@ -164,45 +191,61 @@ def _trend_cell(plt, cell, cdf, growth):
     return fig
 
 
-def _breakdown(plt, params, cells):
-    """Stacked bars: first vs last spectrum of each cell, one segment per resistance."""
-    res = params[(params["unit"] == "Ω") & (params["kind"] == "parameter")]
-    if "success" in res.columns:
-        res = res[res["success"].astype(bool)]
+def _breakdown(plt, trend, cells):
+    """Stacked bars: first vs last spectrum of each cell, one segment per physical role."""
+    res = trend[(trend["kind"] == "parameter") & trend["success"].astype(bool)]
     if res.empty:
         return None
-    names = list(dict.fromkeys(res["parameter"]))
     bars = []
     for cell in cells:
         cdf = res[res["cell"].astype(str) == str(cell)]
         keys = list(dict.fromkeys(zip(cdf["file"], cdf["spectrum"])))
         if not keys:
             continue
-        ends = [("first", keys[0])] + ([("last", keys[-1])] if len(keys) > 1 else [])
-        for tag, (f, s) in ends:
+        for tag, (f, s) in [("first", keys[0])] + ([("last", keys[-1])] if len(keys) > 1 else []):
             sub = cdf[(cdf["file"] == f) & (cdf["spectrum"] == s)]
-            vals = dict(zip(sub["parameter"], sub["value"].astype(float)))
-            errs = dict(zip(sub["parameter"], sub["stderr"].astype(float)))
-            role = dict(zip(sub["parameter"], sub["role"]))
-            bars.append((f"{cell}\n{tag}", vals, errs, role))
+            parts: dict[str, tuple[float, float]] = {}
+            for _, r in sub.iterrows():
+                key = r["role"] if isinstance(r["role"], str) else r["parameter"]
+                v, e = parts.get(key, (0.0, 0.0))
+                parts[key] = (v + float(r["value"]), math.hypot(e, float(r["stderr"]))
+                              if math.isfinite(r["stderr"]) else e)
+            bars.append((f"{cell}\n{tag}", parts))
     if not bars:
         return None
+    names = list(dict.fromkeys(k for _, parts in bars for k in parts))
     fig, ax = plt.subplots(figsize=(max(4.5, 0.9 * len(bars) + 2), 4.4))
     colors = plt.get_cmap("tab10")
     bottom = np.zeros(len(bars))
     for k, name in enumerate(names):
-        h = np.array([b[1].get(name, 0.0) for b in bars])
-        roles = {b[3].get(name) for b in bars if isinstance(b[3].get(name), str)}
-        lab = name + (f" ({', '.join(sorted(map(str, roles)))})" if roles else "")
-        ax.bar(range(len(bars)), h, bottom=bottom, color=colors(k % 10), label=lab,
+        h = np.array([parts.get(name, (0.0, 0.0))[0] for _, parts in bars])
+        ax.bar(range(len(bars)), h, bottom=bottom, color=colors(k % 10), label=name,
                edgecolor="white", linewidth=0.5)
         bottom += h
-    tot_err = [math.sqrt(sum(v**2 for v in b[2].values() if math.isfinite(v))) for b in bars]
-    ax.errorbar(range(len(bars)), bottom, yerr=tot_err, fmt="none", ecolor="k", capsize=3)
+    err = [math.sqrt(sum(e**2 for _, e in parts.values())) for _, parts in bars]
+    ax.errorbar(range(len(bars)), bottom, yerr=err, fmt="none", ecolor="k", capsize=3)
     ax.set_xticks(range(len(bars)), [b[0] for b in bars], fontsize=8)
     ax.set_ylabel("resistance (Ω)")
-    ax.set_title("Resistance breakdown, first vs last spectrum of each cell")
+    ax.set_title("Breakdown by physical role, first vs last spectrum of each cell")
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return fig
+
+
+def _residuals(plt, worst):
+    if not worst:
+        return None
+    fig, axs = plt.subplots(1, len(worst), figsize=(3.4 * len(worst), 3.0), squeeze=False)
+    for ax, o in zip(axs[0], worst):
+        fr = o.fit
+        ax.semilogx(fr.freq, 100 * fr.residuals.real, "o-", ms=2, label="Δ real")
+        ax.semilogx(fr.freq, 100 * fr.residuals.imag, "s-", ms=2, label="Δ imag")
+        if o.kk is not None:
+            ax.semilogx(o.kk.freq, 100 * o.kk.residuals_real, ":", color="0.5", label="KK real")
+        ax.set_title(f"{o.file}[{o.spectrum}]\n{fr.noise_ratio:.1f}× KK", fontsize=8)
+        ax.set_xlabel("f / Hz")
+        ax.set_ylabel("residual / % of |Z|")
+        ax.legend(fontsize=6)
+    fig.tight_layout()
     return fig
 
 
@@ -214,7 +257,7 @@ table{border-collapse:collapse;font-size:12px;margin:.5em 0}
 td,th{border:1px solid #ddd;padding:3px 6px;text-align:right}th{background:#f3f3f3}
 td:first-child,th:first-child{text-align:left}
 .figs{display:flex;flex-wrap:wrap;gap:12px}.figs img{max-width:100%;border:1px solid #eee}
-.note{color:#666;font-size:.9em}.bad{color:#a00}
+.note{color:#666;font-size:.9em}.bad{color:#a00}.headline{font-size:1.15em;margin:.3em 0}
 """
 
 
@@ -225,79 +268,95 @@ def _table(df, float_fmt="{:.4g}") -> str:
                       float_format=lambda v: float_fmt.format(v), escape=True)
 
 
-def write_report(result: Any, out: str | Path) -> Path:
-    """Write ``report.html`` and ``figures/*.png|svg`` for a :class:`BatchResult`."""
+def write_report(result: Any, tab: Any, out: str | Path) -> Path:
+    """Write ``report.html`` and ``figures/*.png|svg`` from a run's tabulated outcomes."""
     from .. import __version__
     from ..plot import pyplot
 
     out = Path(out)
     figdir = out / "figures"
     plt = pyplot()
-    params, spectra, growth = result.parameters, result.spectra, result.growth
-    paths = dict(zip(result.files["file"], result.files["path"]))
+    growth, trend = result.growth, tab.trend
     opts = result.options
     parts: list[str] = []
     notes: list[str] = []
-    ok = spectra[spectra["status"] != "failed"] if len(spectra) else spectra
-    cells = sorted(ok["cell"].astype(str).unique(), key=natural_key) if "cell" in ok else []
-    shown = cells[:MAX_CELLS]
-    if len(cells) > MAX_CELLS:
-        notes.append(f"figures for the first {MAX_CELLS} of {len(cells)} cells; "
-                     "the tables list all")
+    cells = list(tab.shown)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fig = _breakdown(plt, params, shown) if len(params) else None
-        if fig is not None:
-            parts.append("<h2>Before / after breakdown</h2><div class='figs'>"
-                         + _img(_save(fig, figdir, "breakdown"), "breakdown") + "</div>")
-        for i, cell in enumerate(shown):
-            rows = ok[ok["cell"].astype(str) == cell].reset_index(drop=True)
-            cdf = params[params["cell"].astype(str) == cell] if len(params) else params
-            safe = f"cell{i:02d}"
+        if len(trend):
+            fig = _breakdown(plt, trend, cells)
+            if fig is not None:
+                parts.append("<h2>Before / after breakdown by physical role</h2><div class='figs'>"
+                             + _img(_save(fig, figdir, "breakdown"), "breakdown") + "</div>")
+        for cell in cells:
+            outs = tab.shown[cell]
+            safe = _safe(cell)
+            cdf = trend[trend["cell"].astype(str) == str(cell)] if len(trend) else trend
+            table, sentence = headline(growth, cell)
             imgs = []
-            fig, picked = _nyquist_cell(plt, cell, rows, params, paths, opts.get("fmin"),
-                                        opts.get("fmax"))
-            imgs.append(_img(_save(fig, figdir, f"{safe}_nyquist"), f"{cell} Nyquist"))
-            fig, why = _drt_cell(plt, cell, picked)
+            if outs:
+                imgs.append(_img(_save(_nyquist(plt, cell, outs), figdir, f"{safe}_nyquist"),
+                                 f"{cell} Nyquist"))
+            fig = _drt(plt, cell, outs)
             if fig is not None:
                 imgs.append(_img(_save(fig, figdir, f"{safe}_drt"), f"{cell} DRT"))
-            else:
-                notes.append(f"{cell}: no DRT overlay ({html.escape(str(why))[:200]})")
-            fig = _trend_cell(plt, cell, cdf, growth) if len(cdf) else None
-            if fig is not None:
-                imgs.append(_img(_save(fig, figdir, f"{safe}_resistances"), f"{cell} trend"))
-            parts.append(f"<h2>Cell {html.escape(cell)}</h2><p class='note'>{len(rows)} "
-                         f"spectra; figure files {safe}_*.png/svg</p><div class='figs'>"
-                         + "".join(imgs) + "</div>")
-    gcols = [c for c in ("cell", "parameter", "unit", "n", "x", "first", "first_stderr", "last",
-                         "last_stderr", "change", "change_stderr", "change_pct", "slope",
-                         "slope_ci_low", "slope_ci_high", "first_ohm_cm2", "last_ohm_cm2")
-             if len(growth) and c in growth.columns]
-    fails = result.failures[["file", "spectrum", "stage", "error"]] if len(spectra) else None
-    poor = result.poor_fits[["file", "spectrum", "message"]] if len(spectra) else None
-    n = len(spectra)
+            if len(cdf):
+                xname = _x_axis(cdf, growth, cell)
+                fig = _trend(plt, cell, cdf, xname)
+                if fig is not None:
+                    imgs.append(_img(_save(fig, figdir, f"{safe}_resistances"), f"{cell} trend"))
+                cap = next((c for c in CAPACITY_COLUMNS + RETENTION_COLUMNS if c in cdf.columns
+                            and cdf[c].notna().all()), None)
+                if cap is not None:
+                    fig = _trend(plt, cell, cdf, cap, xlabel=cap.replace("_", " "))
+                    if fig is not None:
+                        fig.axes[0].invert_xaxis()  # capacity falls as the cell ages
+                        imgs.append(_img(_save(fig, figdir, f"{safe}_vs_{_safe(cap)}"),
+                                         f"{cell} vs {cap}"))
+            parts.append(
+                f"<h2>Cell {html.escape(str(cell))}</h2>"
+                + (f"<p class='headline'>{html.escape(sentence)}</p>" if sentence else "")
+                + _table(table) + f"<p class='note'>figures {html.escape(safe)}_*.png/svg</p>"
+                + "<div class='figs'>" + "".join(imgs) + "</div>"
+            )
+        fitted = [o for outs in tab.shown.values() for o in outs if o.fit is not None]
+        worst = sorted(fitted, key=lambda o: -o.fit.noise_ratio)[:WORST_FITS]
+        fig = _residuals(plt, worst)
+        if fig is not None:
+            parts.append("<h2>Residuals of the worst fits drawn</h2><div class='figs'>"
+                         + _img(_save(fig, figdir, "worst_residuals"), "worst residuals")
+                         + "</div>")
+    n_cells = len(set(trend["cell"].astype(str))) if len(trend) else 0
+    if n_cells > len(cells):
+        notes.append(f"figures for {len(cells)} of {n_cells} cells; the tables list all")
+    gcols = [c for c in ("cell", "parameter", "kind", "role", "n", "x", "first", "first_stderr",
+                         "last", "last_stderr", "change", "change_stderr", "change_pct",
+                         "slope", "slope_ci_low", "slope_ci_high", "first_ohm_cm2",
+                         "last_ohm_cm2") if len(growth) and c in growth.columns]
+    counts = opts.get("counts", {})
+    n = counts.get("spectra", 0)
+    fails = result.failures[["file", "spectrum", "stage", "error"]] if len(result.failures) else None
+    poor = result.poor_fits[["file", "spectrum", "message"]].head(200) if counts.get("poor_fits") else None
     head = (
         f"<h1>eisfit batch report</h1><p>{len(result.files)} files, {n} spectra: "
-        f"{n - len(result.failures) - len(result.poor_fits)} good fits, "
-        f"{len(result.poor_fits)} poor fits, "
-        + (f"<span class='bad'>{len(result.failures)} failed</span>" if len(result.failures)
+        f"{n - counts.get('failed', 0) - counts.get('poor_fits', 0)} good fits, "
+        f"{counts.get('poor_fits', 0)} poor fits, "
+        + (f"<span class='bad'>{counts.get('failed', 0)} failed</span>" if counts.get("failed")
            else "0 failed")
         + f". Model: <code>{html.escape(str(opts.get('model')))}</code>"
-        + (f"; auto models: <code>{html.escape(str(opts.get('auto_models')))}</code>"
+        + (f"; automatic models: <code>{html.escape(str(opts.get('auto_models')))}</code>"
            if opts.get("auto_models") else "")
         + f". eisfit {__version__}, "
         f"{datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}.</p>"
     )
     body = (
-        head
+        head + "".join(parts)
         + "<h2>Growth per cell</h2><p class='note'>first/last values ± 1 standard error; slope "
         "per unit of <i>x</i> from a weighted line with 95 % CI; groups (e.g. interfacial) "
-        "propagate the fit covariance.</p>"
-        + _table(growth[gcols] if gcols else None)
-        + "".join(parts)
+        "propagate the fit covariance.</p>" + _table(growth[gcols] if gcols else None)
         + "<h2>Failures</h2>" + _table(fails)
         + "<h2>Poor fits</h2>" + _table(poor)
-        + ("<h2>Notes</h2><ul>" + "".join(f"<li>{x}</li>" for x in notes) + "</ul>"
+        + ("<h2>Notes</h2><ul>" + "".join(f"<li>{html.escape(x)}</li>" for x in notes) + "</ul>"
            if notes else "")
     )
     page = (

@@ -179,6 +179,7 @@ def growth(
                 by: cell,
                 "parameter": p,
                 "kind": pdf["kind"].iloc[0] if "kind" in pdf else "parameter",
+                "role": pdf["role"].iloc[0] if "role" in pdf else None,
                 "unit": pdf["unit"].iloc[0],
                 "n": int(len(y)),
                 "x": xname,

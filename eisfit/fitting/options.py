@@ -19,10 +19,10 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
-from types import MappingProxyType
 from typing import Any
 
 from ..errors import FitError
+from ..results import FrozenDict
 
 __all__ = ["FitOptions"]
 
@@ -31,7 +31,7 @@ def _frozen(m):
     if m is None:
         return None
     if isinstance(m, Mapping):
-        return MappingProxyType({k: (tuple(v) if isinstance(v, list) else v) for k, v in m.items()})
+        return FrozenDict({k: (tuple(v) if isinstance(v, list) else v) for k, v in m.items()})
     return tuple(m)
 
 

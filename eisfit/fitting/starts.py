@@ -224,6 +224,9 @@ def _defaults(circuit: Circuit, feat: Features, out: dict[str, float]) -> None:
             continue
         if e.kind == "L":
             out[e.name] = max(feat.inductance, 1e-4 * zs / w.max())
+        elif e.kind == "La":  # start as an ideal inductor
+            out[e.name + "_L"] = max(feat.inductance, 1e-4 * zs / w.max())
+            out[e.name + "_alpha"] = 1.0
         elif e.kind == "C":
             out[e.name] = 1.0 / feat.inv_c if feat.inv_c > 0 else 10.0 / (w.min() * zs)
         elif e.kind == "Q":

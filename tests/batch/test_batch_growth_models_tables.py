@@ -11,8 +11,7 @@ from scipy import stats
 
 import eisfit as ef
 from eisfit.batch.trend import growth, line_fit
-from eisfit.batch.models import ModelPlan, jump_flags, order_arcs, rename_result, resolve
-from eisfit.batch.tables import group_value
+from eisfit.batch.models import ModelPlan, resolve
 
 
 # ---- line_fit / growth ------------------------------------------------------------------
@@ -94,77 +93,45 @@ def test_growth_skips_unsuccessful_fits_and_non_resistances():
 # ---- models -----------------------------------------------------------------------------
 def test_model_plan_per_state_and_errors():
     plan = ModelPlan.from_spec({"before": "polymer_nmc_before", "*": "polymer_nmc_after"})
-    assert plan.choice_for({"state": "before"}).preset == "polymer_nmc_before"
-    assert plan.choice_for({"state": "after"}).preset == "polymer_nmc_after"
-    assert plan.choice_for({}).groups["interfacial"] == ("R_sei", "R_rs")
+    assert plan.choice_for({"state": "before"}).label == "polymer_nmc_before"
+    assert plan.choice_for({"state": "after"}).label == "polymer_nmc_after"
+    assert plan.choice_for({}).groups()["interfacial"] == ("R_sei", "R_rs")
     with pytest.raises(ef.EisfitError, match="neither a preset"):
         ModelPlan.from_spec("R0 - (R1 |")
     with pytest.raises(ef.EisfitError, match="no model for state"):
         ModelPlan.from_spec({"before": "R0"}).choice_for({"state": "after"})
 
 
-def test_order_arcs_sorts_by_tau_and_keeps_impedance():
-    text = "R0 - (R1 | Q1) - (R2 | Q2) - Wo1"
-    vals = {"R0": 1.0, "R1": 50.0, "Q1_Q": 1e-2, "Q1_n": 0.8, "R2": 10.0, "Q2_Q": 1e-6,
-            "Q2_n": 0.9, "Wo1_R": 5.0, "Wo1_tau": 10.0}
-    rename = order_arcs(text, vals)
-    assert rename["R1"] == "R2" and rename["Q2_Q"] == "Q1_Q" and "R0" not in rename
-    new = {rename.get(k, k): v for k, v in vals.items()}
-    f = np.logspace(5, -2, 30)
-    c = ef.parse(text)
-    np.testing.assert_allclose(c.impedance(f, new), c.impedance(f, vals), rtol=1e-12)
-    tau = lambda r, q, n: (r * q) ** (1 / n)
-    assert tau(new["R1"], new["Q1_Q"], new["Q1_n"]) < tau(new["R2"], new["Q2_Q"], new["Q2_n"])
-    assert order_arcs(text, new) == {}
-
-
-def test_rename_result_permutes_covariance():
-    names = ["R1", "Q1_Q", "Q1_n", "R2", "Q2_Q", "Q2_n"]
-    cov = np.diag([1.0, 2, 3, 4, 5, 6])
-    cov[0, 3] = cov[3, 0] = 0.5  # R1–R2
-    cov[0, 1] = cov[1, 0] = 0.25  # R1–Q1_Q
-    rec = {"values": dict(zip(names, range(6))), "stderr": {}, "ci": {}, "at_bound": ["Q1_n"],
-           "param_names": names, "covariance": cov}
-    swap = {"R1": "R2", "Q1_Q": "Q2_Q", "Q1_n": "Q2_n", "R2": "R1", "Q2_Q": "Q1_Q", "Q2_n": "Q1_n"}
-    rename_result(rec, swap)
-    assert rec["values"]["R2"] == 0 and rec["values"]["R1"] == 3
-    assert rec["at_bound"] == ["Q2_n"]
-    c = rec["covariance"]
-    assert c[0, 0] == 4 and c[3, 3] == 1  # var(new R1) = var(old R2)
-    assert c[3, 4] == 0.25 and c[0, 3] == 0.5  # R1–Q1_Q pair moved with its arc
-
-
-def test_jump_flags_detect_swap_and_jump():
-    text = "R0 - (R1 | Q1) - (R2 | Q2)"
-    prev = {"R0": 10.0, "R1": 20.0, "R2": 100.0}
-    assert jump_flags(text, prev, {"R0": 10.5, "R1": 21.0, "R2": 104.0}, ["R0", "R1", "R2"]) == []
-    assert jump_flags(text, prev, {"R0": 10.0, "R1": 99.0, "R2": 21.0}, ["R0", "R1", "R2"]) == [
-        "swap?R1<->R2"
-    ]
-    assert jump_flags(text, prev, {"R0": 30.0, "R1": 20.0, "R2": 100.0}, ["R0", "R1", "R2"]) == [
-        "jump:R0"
-    ]
-    assert jump_flags(text, None, prev, ["R0"]) == []
-
-
 def test_resolve_preset_and_dsl():
     c = resolve("R0-(R1|Q1)")
     assert c.text == "R0 - (R1 | Q1)" and c.preset is None
     p = resolve("lili_symmetric")
-    assert p.role_of("Q_int_Q") == "interface" and p.role_of("R_bulk") == "bulk"
+    assert p.role("Q_int_Q") == "interface" and p.role("R_bulk") == "bulk"
 
 
-# ---- group uncertainty -----------------------------------------------------------------
-def test_group_value_propagates_covariance():
-    names = ["R0", "R1", "R2"]
-    cov = np.array([[1.0, 0.0, 0.0], [0.0, 4.0, -1.5], [0.0, -1.5, 9.0]])
-    rec = {"values": {"R0": 1.0, "R1": 2.0, "R2": 3.0}, "stderr": {"R0": 1, "R1": 2, "R2": 3},
-           "param_names": names, "covariance": cov}
-    v, se = group_value(rec, ["R1", "R2"])
-    assert v == 5.0 and se == pytest.approx(math.sqrt(4 + 9 - 3))
-    # a member missing from the model (arc not present yet) counts as zero resistance
-    v, se = group_value(rec, ["R1", "R_rs"])
-    assert v == 2.0 and se == pytest.approx(2.0)
-    assert group_value(rec, ["R_rs"]) is None
-    rec["covariance"] = None
-    assert group_value(rec, ["R1", "R2"])[1] == pytest.approx(math.sqrt(13))
+def test_total_leaves_out_diffusion_elements():
+    c = resolve("L0 - R0 - (R1 | Q1) - (R2 | Q2) - Wo3")
+    assert c.groups() == {"total": ("R0", "R1", "R2")}
+
+
+# ---- group rows: the fit covariance, not a second copy of it ----------------------------
+def test_group_rows_propagate_the_fit_covariance():
+    """interfacial = R1 + R2: σ² = var R1 + var R2 + 2 cov(R1, R2) from the fit itself."""
+    from eisfit.batch.outcome import SpectrumOutcome
+    from eisfit.batch.tables import parameter_rows
+
+    model = "R0 - (R1 | Q1) - (R2 | Q2)"
+    f = np.logspace(5, -1, 41)
+    truth = dict(R0=10, R1=20, Q1_Q=2e-6, Q1_n=0.92, R2=60, Q2_Q=5e-3, Q2_n=0.85)
+    fr = ef.fit(model, ef.simulate(model, f, truth, noise=0.003, seed=4))
+    o = SpectrumOutcome(file="a.csv", hash="h", spectrum=0, model=model, fit=fr)
+    rows = {r["parameter"]: r for r in parameter_rows(o, {"cell": "A"},
+                                                       {"interfacial": ["R1", "R2"]}, {})}
+    i, j = fr.parameter_names.index("R1"), fr.parameter_names.index("R2")
+    C = fr.covariance
+    expected = math.sqrt(C[i, i] + C[j, j] + 2 * C[i, j])
+    assert rows["interfacial"]["value"] == pytest.approx(fr["R1"] + fr["R2"])
+    assert rows["interfacial"]["stderr"] == pytest.approx(expected, rel=1e-12)
+    assert rows["interfacial"]["kind"] == "group" and rows["R1"]["kind"] == "parameter"
+    assert rows["total"]["value"] == pytest.approx(fr["R0"] + fr["R1"] + fr["R2"])
+    assert rows["f_peak[R2|Q2]"]["kind"] == "derived"

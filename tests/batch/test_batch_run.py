@@ -137,13 +137,13 @@ def test_killed_run_resumes_to_the_same_tables(tmp_path):
     cache = out / ".eisfit-cache"
     deadline = time.time() + 60
     while time.time() < deadline:
-        n = len(list(cache.rglob("*.pkl"))) if cache.exists() else 0
+        n = len(list(cache.rglob("*.json"))) if cache.exists() else 0
         if n >= 6:
             break
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    done = len(list(cache.rglob("*.pkl")))
+    done = len(list(cache.rglob("*.json")))
     assert 6 <= done < 30, "the run must be killed part-way"
     assert not (out / "parameters.csv").exists()
     resumed = _run(folder, out, chunk_size=4)
@@ -255,7 +255,8 @@ def test_report_is_self_contained(cycling_folder, tmp_path):
     assert all(base64.b64decode(i)[:8] == b"\x89PNG\r\n\x1a\n" for i in imgs)
     assert not re.search(r"(src|href)=[\"']https?://", page)  # nothing fetched from a network
     figs = {p.name for p in (out / "figures").iterdir()}
-    assert {"breakdown.png", "breakdown.svg", "cell00_nyquist.png", "cell00_resistances.svg"} <= figs
+    assert {"breakdown.png", "breakdown.svg", "cell0_nyquist.png", "cell0_resistances.svg",
+            "cell1_drt.png"} <= figs
     for cell in ("cell0", "cell1"):
         assert f"Cell {cell}" in page
     assert res.growth["parameter"].isin(["R1"]).any()
@@ -295,12 +296,21 @@ def test_progress_bar_counts_files(cycling_folder, capsys):
     assert "12/12" in err
 
 
-def test_failing_optional_step_is_recorded_and_fits_kept(cycling_folder, monkeypatch):
-    def broken(spec, *a, **k):
-        raise RuntimeError("KK exploded")
+def test_failing_optional_output_is_recorded_and_tables_kept(cycling_folder, tmp_path,
+                                                            monkeypatch):
+    import eisfit.batch.report as report
 
-    monkeypatch.setattr(ef, "kk", broken)  # the batch calls the public ef.kk
-    res = _run(cycling_folder, None, kk=True)
+    def broken(*a, **k):
+        raise RuntimeError("figure exploded")
+
+    monkeypatch.setattr(report, "write_report", broken)
+    out = tmp_path / "out"
+    res = _run(cycling_folder, out, report=True)
     assert (res.spectra["status"] == "ok").all()
-    assert res.spectra["kk_passed"].isna().all()
-    assert res.spectra["kk_error"].str.contains("RuntimeError: KK exploded").all()
+    for name in ("parameters.csv", "spectra.csv", "growth.csv", "failures.csv", "run.json",
+                 "parameters.parquet"):
+        assert (out / name).is_file(), name
+    assert not (out / "report.html").exists()
+    notes = json.loads((out / "run.json").read_text())["notes"]
+    assert notes == ["report.html not written: RuntimeError: figure exploded"]
+    assert "figure exploded" in res.summary()

@@ -47,3 +47,33 @@ def test_ladder_builder():
     assert ef.ladder(4, "RC", start=2) == ef.parse("R1 - (R2 | C2) - (R3 | C3) - (R4 | C4) - (R5 | C5)")
     with pytest.raises(ef.CircuitError):
         ef.ladder(2, "XY")
+
+
+# ---- arcs: ordering and jump flags along a sequence -----------------------------------
+def test_ordered_values_sort_by_tau_and_keep_impedance():
+    import numpy as np
+
+    from eisfit.circuit.arcs import arc_tau, arcs, ordered_values
+
+    c = ef.parse("R0 - (R1 | Q1) - (R2 | Q2) - Wo3")
+    vals = {"R0": 1.0, "R1": 50.0, "Q1_Q": 1e-2, "Q1_n": 0.8, "R2": 10.0, "Q2_Q": 1e-6,
+            "Q2_n": 0.9, "Wo3_R": 5.0, "Wo3_tau": 10.0}
+    new = ordered_values(c, vals)
+    assert new["R1"] == 10.0 and new["Q1_Q"] == 1e-6 and new["R2"] == 50.0
+    f = np.logspace(5, -2, 30)
+    np.testing.assert_allclose(c.impedance(f, new), c.impedance(f, vals), rtol=1e-12)
+    a1, a2 = arcs(c)
+    assert arc_tau(a1, new) < arc_tau(a2, new)
+    # a fixed parameter keeps its arc in place
+    assert ordered_values(c, vals, locked={"Q1_n"}) == vals
+
+
+def test_jump_flags_detect_swap_and_jump():
+    from eisfit.circuit.arcs import jump_flags
+
+    c = ef.parse("R0 - (R1 | Q1) - (R2 | Q2)")
+    prev = {"R0": 10.0, "R1": 20.0, "R2": 100.0}
+    assert jump_flags(c, prev, {"R0": 10.5, "R1": 21.0, "R2": 104.0}) == []
+    assert jump_flags(c, prev, {"R0": 10.0, "R1": 99.0, "R2": 21.0}) == ["swap?R1<->R2"]
+    assert jump_flags(c, prev, {"R0": 30.0, "R1": 20.0, "R2": 100.0}) == ["jump:R0"]
+    assert jump_flags(c, None, prev) == []
