@@ -47,17 +47,18 @@ class CompiledCircuit:
     def __init__(self, circuit: Circuit):
         self.circuit = circuit
         self.names = circuit.parameters
-        self._ctx_key: bytes | None = None
-        self._ctx: FreqContext | None = None
+        self._ctx: tuple[bytes, FreqContext] | None = None  # one assignment: thread-safe
         self._z_fn = self._build(circuit, 0, jac=False)[0]
         self._zj_fn = self._build(circuit, 0, jac=True)[0]
 
     def context(self, freq: np.ndarray) -> FreqContext:
         key = np.asarray(freq, dtype=float).tobytes()
-        if key != self._ctx_key:
-            self._ctx = FreqContext(freq)
-            self._ctx_key = key
-        return self._ctx  # type: ignore[return-value]
+        cached = self._ctx
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        ctx = FreqContext(freq)
+        self._ctx = (key, ctx)
+        return ctx
 
     def z(self, theta, freq) -> np.ndarray:
         ctx = self.context(freq)

@@ -76,10 +76,17 @@ class Circuit:
 
     # -- evaluation ---------------------------------------------------------------
     def compile(self):
-        """A :class:`~eisfit.circuit.compile.CompiledCircuit` (Z and dZ/dθ in one pass)."""
-        from .compile import CompiledCircuit
+        """A :class:`~eisfit.circuit.compile.CompiledCircuit` (Z and dZ/dθ in one pass).
 
-        return CompiledCircuit(self)
+        Compiled once per circuit (trees are immutable) and reused.
+        """
+        compiled = self.__dict__.get("_compiled")
+        if compiled is None:
+            from .compile import CompiledCircuit
+
+            compiled = CompiledCircuit(self)
+            self.__dict__["_compiled"] = compiled
+        return compiled
 
     def impedance(self, freq: Any, values: Mapping[str, float]) -> np.ndarray:
         """Complex impedance at ``freq`` (Hz) for parameter ``values`` (name → number).

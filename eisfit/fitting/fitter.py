@@ -240,7 +240,7 @@ def _fit(circuit, spectrum, init, weight, bounds, fixed, tie, keep_order, max_nf
     w_re, w_im, absolute = residual_weights(Z, weight)
     weight_name = weight if isinstance(weight, str) else "sigma"
 
-    feat = analyse(f, Z)
+    feat = []  # the quick DRT behind the data-driven guesses, computed when first needed
 
     def complete(g: dict[str, float]) -> dict[str, float]:
         g.update(setup.fixed)
@@ -248,13 +248,16 @@ def _fit(circuit, spectrum, init, weight, bounds, fixed, tie, keep_order, max_nf
             g[dep] = g[src]
         return g
 
-    def auto_guesses() -> list[dict[str, float]]:
-        return [complete(g) for g in initial_guesses(circuit, feat, max_guesses=max(multistart, 1))]
+    def auto_guesses(k: int) -> list[dict[str, float]]:
+        if not feat:
+            feat.append(analyse(f, Z))
+        return [complete(g) for g in initial_guesses(circuit, feat[0], max_guesses=max(k, 1))]
 
-    if user_init and set(user_init) >= set(setup.free):  # e.g. a warm start: data guesses only if needed
+    warm = bool(user_init) and set(user_init) >= set(setup.free)
+    if warm:  # e.g. the previous spectrum of a sequence: data guesses only if needed
         guesses = [complete(dict(user_init))]
     else:
-        guesses = auto_guesses()
+        guesses = auto_guesses(1)
         if user_init:
             guesses = [complete({**guesses[0], **user_init})] + guesses
     first = guesses[0]
@@ -274,8 +277,8 @@ def _fit(circuit, spectrum, init, weight, bounds, fixed, tie, keep_order, max_nf
     n_starts = 1
     nfev = best.nfev
     if (quality(best) > good_enough or not best.converged) and multistart > 1:
-        if len(guesses) == 1:
-            guesses += auto_guesses()
+        more = auto_guesses(multistart)
+        guesses = guesses + (more if (warm or user_init) else more[1:])
         trials = [best]
         for g in guesses[1:multistart]:
             t = levenberg_marquardt(fun, setup.to_x(g), xlo, xhi, max_nfev=60)
@@ -307,9 +310,23 @@ def _order_arcs(circuit: Circuit, setup: ParamSetup, theta: np.ndarray) -> np.nd
 
 
 def _derived(circuit: Circuit, values: dict[str, float], cov: np.ndarray, names) -> tuple[Derived, ...]:
-    """τ, characteristic frequency and Brug effective capacitance, with delta-method errors."""
+    """τ, characteristic frequency and Brug effective capacitance, with delta-method errors.
+
+    Each quantity is a power law in its parameters, so its relative gradient is analytic:
+    τ = R·C or (R·Q)^(1/n); f_peak = 1/(2πτ); C_eff = Q^(1/n)·R^(1/n − 1) (Brug);
+    f_char = 1/(2πτ) of finite Warburgs, Gerischer and Havriliak–Negami elements.
+    """
     idx = {n: i for i, n in enumerate(names)}
-    items: list[tuple[str, str, str, list[str], Any]] = []
+    out = []
+
+    def add(label, q, unit, val, ps, dlog):
+        # dlog: d ln(value) / d p for each parameter p
+        g = val * np.asarray(dlog, float)
+        ii = [idx[p] for p in ps]
+        var = float(g @ cov[np.ix_(ii, ii)] @ g)
+        out.append(Derived(label, q, float(val), float(np.sqrt(var)) if var >= 0 else float("nan"),
+                           unit))
+
     for arc in arcs(circuit):
         rs = [e for e in arc.children if isinstance(e, Element) and e.kind == "R"]
         cs = [e for e in arc.children if isinstance(e, Element) and e.kind in ("C", "Q")]
@@ -317,32 +334,28 @@ def _derived(circuit: Circuit, values: dict[str, float], cov: np.ndarray, names)
             continue
         r, c = rs[0].name, cs[0]
         label = f"{r}|{c.name}"
+        R = values[r]
         if c.kind == "C":
-            ps = [r, c.name]
-            items.append((label, "tau", "s", ps, lambda v: v[0] * v[1]))
-            items.append((label, "f_peak", "Hz", ps, lambda v: 1 / (2 * np.pi * v[0] * v[1])))
+            C = values[c.name]
+            tau = R * C
+            d = [1 / R, 1 / C]
+            add(label, "tau", "s", tau, [r, c.name], d)
+            add(label, "f_peak", "Hz", 1 / (2 * np.pi * tau), [r, c.name], [-x for x in d])
         else:
+            Q, n = values[c.name + "_Q"], values[c.name + "_n"]
             ps = [r, c.name + "_Q", c.name + "_n"]
-            items.append((label, "tau", "s", ps, lambda v: (v[0] * v[1]) ** (1 / v[2])))
-            items.append((label, "f_peak", "Hz", ps, lambda v: 1 / (2 * np.pi * (v[0] * v[1]) ** (1 / v[2]))))
-            items.append((label, "C_eff", "F", ps, lambda v: v[1] ** (1 / v[2]) * v[0] ** (1 / v[2] - 1)))
+            ln_rq = np.log(R * Q)
+            tau = float(np.exp(ln_rq / n))
+            d = [1 / (n * R), 1 / (n * Q), -ln_rq / n**2]
+            add(label, "tau", "s", tau, ps, d)
+            add(label, "f_peak", "Hz", 1 / (2 * np.pi * tau), ps, [-x for x in d])
+            c_eff = float(np.exp(np.log(Q) / n + np.log(R) * (1 / n - 1)))
+            add(label, "C_eff", "F", c_eff, ps,
+                [(1 / n - 1) / R, 1 / (n * Q), -(np.log(Q) + np.log(R)) / n**2])
     for e in circuit.elements:
         if e.kind in ("Wo", "Ws", "G", "H"):
-            ps = [e.name + "_tau"]
-            items.append((e.name, "f_char", "Hz", ps, lambda v: 1 / (2 * np.pi * v[0])))
-    out = []
-    for label, q, unit, ps, fn in items:
-        v = np.array([values[p] for p in ps])
-        val = float(fn(v))
-        grad = np.empty(len(ps))
-        for k in range(len(ps)):
-            h = 1e-6 * abs(v[k]) or 1e-9
-            vp = v.copy()
-            vp[k] += h
-            grad[k] = (fn(vp) - val) / h
-        ii = [idx[p] for p in ps]
-        var = float(grad @ cov[np.ix_(ii, ii)] @ grad)
-        out.append(Derived(label, q, val, float(np.sqrt(var)) if var >= 0 else float("nan"), unit))
+            t = values[e.name + "_tau"]
+            add(e.name, "f_char", "Hz", 1 / (2 * np.pi * t), [e.name + "_tau"], [-1 / t])
     return tuple(out)
 
 

@@ -66,7 +66,10 @@ def levenberg_marquardt(
             converged, message = True, "gradient vanished"
             break
         h = np.zeros(n)
-        M = A[np.ix_(act, act)] + mu * np.diag(D[act])
+        if act.all():
+            M = A + mu * np.diag(D)
+        else:
+            M = A[np.ix_(act, act)] + mu * np.diag(D[act])
         try:
             h[act] = np.linalg.solve(M, -g[act])
         except np.linalg.LinAlgError:
@@ -109,8 +112,9 @@ def _gauss_newton_decrease(A, g, D, x, lo, hi) -> float:
     if not act.any():
         return 0.0
     ga = g[act]
+    Aa = A if act.all() else A[np.ix_(act, act)]
     try:
-        h = np.linalg.solve(A[np.ix_(act, act)] + 1e-12 * np.diag(D[act]), ga)
+        h = np.linalg.solve(Aa + 1e-12 * np.diag(D[act]), ga)
     except np.linalg.LinAlgError:
         return np.inf
     return float(abs(ga @ h))

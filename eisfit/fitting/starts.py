@@ -17,13 +17,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import permutations
 
 import numpy as np
 from ..circuit import Circuit, Element, Parallel, Series
 from ..circuit.arcs import has_resistive_branch, signature, top_parts
 from ..linear.basis import series_columns, voigt_design, voigt_tau
-from ..linear.solve import nnls
+from ..linear.solve import nnls_lsq
 from ..linear.weights import stack, stack_columns
 
 __all__ = ["Features", "analyse", "initial_guesses"]
@@ -44,7 +45,7 @@ class Features:
     tau: np.ndarray
     gamma: np.ndarray
 
-    @property
+    @cached_property
     def z_scale(self) -> float:
         return float(np.median(np.abs(self.Z)))
 
@@ -68,11 +69,10 @@ def analyse(freq: np.ndarray, Z: np.ndarray, per_decade: float = 5.0, ridge: flo
     b = stack(z, w, w)
     norms = np.linalg.norm(A, axis=0)
     norms[norms == 0] = 1.0
-    An = A / norms
-    H = An.T @ An
-    H[3:, 3:] += ridge * np.eye(m)
-    sol = nnls(H, An.T @ b)
-    coef = sol.x / norms
+    reg = np.zeros((m, 3 + m))
+    reg[:, 3:] = np.sqrt(ridge) * np.eye(m)
+    x = nnls_lsq(np.vstack((A / norms, reg)), np.concatenate((b, np.zeros(m))))
+    coef = x / norms
     phys = coef[:3] * extras.scale
     return Features(f, z, phys[0], phys[1], phys[2], tau, coef[3:])
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["QPSolution", "lstsq", "nnls", "cho_factor", "cho_solve"]
+__all__ = ["QPSolution", "lstsq", "nnls", "nnls_lsq", "cho_factor", "cho_solve"]
 
 
 def cho_factor(M: np.ndarray) -> tuple:
@@ -169,6 +169,17 @@ def nnls(
     x.setflags(write=False)
     free.setflags(write=False)
     return QPSolution(x=x, free=free, chol=chol, iterations=it)
+
+
+def nnls_lsq(A: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``min ‖Ax − b‖`` subject to ``x ≥ 0`` for a small tall ``A`` (Lawson–Hanson).
+
+    The classical active-set method on the design itself; cheaper than the normal
+    equations when the problem is solved once (no λ scan to warm-start).
+    """
+    from scipy.optimize import nnls as active_set
+
+    return active_set(A, b, maxiter=50 * A.shape[1])[0]
 
 
 def _lawson_hanson(H: np.ndarray, g: np.ndarray) -> QPSolution:

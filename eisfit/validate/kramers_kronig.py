@@ -366,44 +366,39 @@ class _Scan:
         if M in self.fits:
             return self.fits[M]
         tau = self._tau(M)
-        N = self.f.size
-        V = voigt_design(self.omega, tau, self.w, self.admittance)
-        vn = np.sqrt(np.einsum("ij,ij->j", V, V))
-        V /= vn
         ne = self.E.shape[1]
-        G = np.empty((ne + M, ne + M))
-        G[:ne, :ne] = self.EE
-        EV = self.E.T @ V
-        G[:ne, ne:] = EV
-        G[ne:, :ne] = EV.T
-        G[ne:, ne:] = V.T @ V
-        rhs = np.concatenate((self.Eb, V.T @ self.b))
+        A = np.empty((self.b.size, ne + M))
+        A[:, :ne] = self.E
+        A[:, ne:] = voigt_design(self.omega, tau, self.w, self.admittance)
+        norms = np.sqrt(np.einsum("ij,ij->j", A, A))
+        norms[:ne] = 1.0
+        A /= norms
+        G = A.T @ A
+        rhs = A.T @ self.b
         G.flat[:: ne + M + 1] += 1e-12
         try:
             xs = np.linalg.solve(G, rhs)
         except np.linalg.LinAlgError:
-            xs = np.linalg.lstsq(np.hstack((self.E, V)), self.b, rcond=None)[0]
-        rr = max(self.bb - 2 * float(xs @ rhs) + float(xs @ G @ xs), 0.0)
-        dof = max(2 * N - ne - M, 1)
-        coef = xs / np.concatenate((self.e_scale, vn))
-        ft = _Fit(M, None, coef, None, rr / dof, _mu(coef[ne:]), tau)
-        ft.V = V
+            xs = np.linalg.lstsq(A, self.b, rcond=None)[0]
+        rr = max(self.bb - float(xs @ rhs), 0.0)  # G xs = rhs
+        dof = max(self.b.size - ne - M, 1)
+        norms[:ne] = self.e_scale
+        coef = xs / norms
+        ft = _Fit(M, A, coef, None, rr / dof, _mu(coef[ne:]), tau)
         ft.xs = xs
         self.fits[M] = ft
         return ft
 
     def finish(self, ft: _Fit) -> _Fit:
         """Design matrix and residual vector of a chosen fit."""
-        if ft.A is None:
-            ft.A = np.hstack((self.E, ft.V))
+        if ft.r is None:
             ft.r = self.b - ft.A @ ft.xs
             ft.s2 = float(ft.r @ ft.r) / max(ft.r.size - ft.A.shape[1], 1)
         return ft
 
     def noise_like(self, ft: _Fit, noise_floor: float) -> bool:
         """Residuals as small as the noise seen in differences of neighbouring residuals."""
-        ne = self.E.shape[1]
-        r = self.b - self.E @ ft.xs[:ne] - ft.V @ ft.xs[ne:]
+        r = self.b - ft.A @ ft.xs
         d = r[1:] - r[:-1]
         d[self.f.size - 1] = 0.0  # not a neighbour: last real and first imaginary point
         s2_diff = (np.median(np.abs(d)) / 0.6744897501960817) ** 2 / 2.0
@@ -420,14 +415,16 @@ class _Scan:
     def choose(self, c: float, max_M: int, noise_floor: float, patience: int = 4) -> _Fit:
         """Schönleber's M if it reaches the noise plateau, else the first M on it.
 
-        ``M`` is scanned coarsely (steps growing by 30 %) until the residuals look like
+        ``M`` is scanned coarsely (from half the number of measured decades, steps growing
+        by 30 %) until the residuals look like
         noise (``s²`` within 50 % of the noise variance seen in differences of
         neighbouring residuals), then every ``M`` from the previous coarse step to
         ``patience`` beyond. The plateau is ``s²`` within one standard error of the
         smallest ``s²`` found; Schönleber's ``M`` (the first with ``μ ≤ c``) is kept if it
         lies on the plateau.
         """
-        coarse = sorted({min(max_M, int(round(1.3**k))) for k in range(60)})
+        start = min(max(2, int(np.log10(self.omega.max() / self.omega.min()) // 2)), max_M)
+        coarse = sorted({min(max_M, max(start, int(round(start * 1.3**k)))) for k in range(60)})
         hit = None
         for i, M in enumerate(coarse):
             ft = self.fit(M)
@@ -438,10 +435,18 @@ class _Scan:
                 break
         if hit is None:  # never noise-like: refine around the best coarse point
             hit = min(range(len(coarse)), key=lambda i: self.fits[coarse[i]].s2)
-        lo = coarse[max(hit - 1, 0)]
-        hi = min(coarse[hit] + patience, max_M)
-        for M in range(lo, hi + 1):
-            self.fit(M)
+            for M in range(coarse[max(hit - 1, 0)], min(coarse[hit] + patience, max_M) + 1):
+                self.fit(M)
+        else:  # the first noise-like M lies in (previous coarse step, this one]: bisect
+            lo, hi = coarse[max(hit - 1, 0)], coarse[hit]
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                if self.noise_like(self.fit(mid), noise_floor):
+                    hi = mid
+                else:
+                    lo = mid
+            for M in range(hi, min(hi + patience, max_M) + 1):
+                self.fit(M)
         n = self.b.size
         best = min(self.fits.values(), key=lambda t: t.s2)
         thr = best.s2 * (1.0 + np.sqrt(2.0 / max(n - self.E.shape[1] - best.M, 1)))
@@ -517,10 +522,11 @@ class _Null:
         return np.clip(1.0 - np.sum(self.Q * self.Q, axis=1), 1e-6, None)
 
     def window(self, idx: np.ndarray) -> tuple[float, float]:
-        """Null mean and variance of Σ_{i∈idx} ε-residual² / σ²."""
+        """Null mean and variance of Σ_{i∈idx} ε-residual² / σ² (M_ww = I − Q_w Q_wᵀ)."""
         Qw = self.Q[idx]
-        Mww = np.eye(idx.size) - Qw @ Qw.T
-        return float(np.trace(Mww)), float(2 * np.sum(Mww * Mww))
+        q2 = float(np.sum(Qw * Qw))
+        G = Qw.T @ Qw
+        return idx.size - q2, 2.0 * (idx.size - 2.0 * q2 + float(np.sum(G * G)))
 
 
 def _sigma_rel(sigma: Any, f: np.ndarray, Z: np.ndarray, order: np.ndarray):
