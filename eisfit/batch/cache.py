@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .outcome import SpectrumOutcome, outcomes_from_json, outcomes_to_json
+from .outcome import SpectrumOutcome, document_from_json, outcomes_to_json
 
 __all__ = ["atomic_path", "write_text", "write_bytes", "write_frame", "FitCache", "file_mode"]
 
@@ -89,16 +89,18 @@ class FitCache:
     def _path(self, key: str) -> Path:
         return self.folder / key[:2] / f"{key}.json"
 
-    def get(self, key: str) -> list[SpectrumOutcome] | None:
-        """Cached outcomes for ``key``, or None (a damaged or old entry counts as missing)."""
+    def get(self, key: str) -> dict | None:
+        """The cached document for ``key`` (``outcomes`` as dicts, ``rows``), or None (a
+        damaged or old entry counts as missing)."""
         try:
-            return outcomes_from_json(self._path(key).read_text(encoding="utf-8"))
+            return document_from_json(self._path(key).read_text(encoding="utf-8"))
         except (FileNotFoundError, UnicodeDecodeError):
             return None
 
-    def put(self, key: str, outcomes: list[SpectrumOutcome]) -> None:
+    def put(self, key: str, outcomes: list[SpectrumOutcome], rows: list[dict]) -> None:
         """Store atomically (no fsync: a lost entry is merely recomputed)."""
-        write_bytes(self._path(key), outcomes_to_json(outcomes).encode("utf-8"), fsync=False)
+        write_bytes(self._path(key), outcomes_to_json(outcomes, rows).encode("utf-8"),
+                    fsync=False)
 
     def get_any(self, key: str) -> Any:
         """A small JSON value stored with :meth:`put_any` (e.g. an automatic model)."""

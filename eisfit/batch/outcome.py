@@ -24,7 +24,7 @@ from ..validate.kramers_kronig import KKResult
 __all__ = ["SpectrumOutcome", "outcomes_to_json", "outcomes_from_json", "OUTCOME_VERSION"]
 
 #: Bumped when the layout changes (invalidates caches).
-OUTCOME_VERSION = 3
+OUTCOME_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -42,8 +42,11 @@ class SpectrumOutcome:
     model : str or None
         Model label (preset name or circuit text).
     fit : FitResult or None
+    kk_passed, kk_reason, kk_noise : bool, str, float or None
+        Verdict, reason and estimated noise of the Kramers–Kronig test of the fitted points
+        (the fit's own reference).
     kk : KKResult or None
-        The Kramers–Kronig test of the fitted points (the fit's own reference).
+        That test in full, for the spectra the report draws.
     drt_tau, drt_gamma : ndarray or None
         DRT curve, computed in the worker for the spectra the report shows.
     error, stage : str or None
@@ -62,6 +65,9 @@ class SpectrumOutcome:
     meta: Mapping[str, Any] = field(default_factory=dict)
     model: str | None = None
     fit: FitResult | None = None
+    kk_passed: bool | None = None
+    kk_reason: str | None = None
+    kk_noise: float | None = None
     kk: KKResult | None = None
     drt_tau: np.ndarray | None = None
     drt_gamma: np.ndarray | None = None
@@ -90,6 +96,9 @@ class SpectrumOutcome:
             "meta": {k: v for k, v in self.meta.items() if _jsonable(v)},
             "model": self.model,
             "fit": None if self.fit is None else self.fit.to_json(),
+            "kk_passed": self.kk_passed,
+            "kk_reason": self.kk_reason,
+            "kk_noise": self.kk_noise,
             "kk": None if self.kk is None else self.kk.to_json(),
             "drt": None if self.drt_tau is None else [self.drt_tau.tolist(), self.drt_gamma.tolist()],
             "error": self.error,
@@ -110,6 +119,9 @@ class SpectrumOutcome:
             meta=dict(d.get("meta") or {}),
             model=d.get("model"),
             fit=None if d.get("fit") is None else FitResult.from_json(d["fit"]),
+            kk_passed=d.get("kk_passed"),
+            kk_reason=d.get("kk_reason"),
+            kk_noise=d.get("kk_noise"),
             kk=None if d.get("kk") is None else KKResult.from_json(d["kk"]),
             drt_tau=None if drt is None else np.asarray(drt[0], float),
             drt_gamma=None if drt is None else np.asarray(drt[1], float),
@@ -122,19 +134,21 @@ class SpectrumOutcome:
         )
 
 
-def outcomes_to_json(outcomes: list[SpectrumOutcome]) -> str:
-    return json.dumps({"version": OUTCOME_VERSION, "outcomes": [o.to_dict() for o in outcomes]},
-                      allow_nan=False)
+def outcomes_to_json(outcomes: list[SpectrumOutcome], rows: list[dict]) -> str:
+    """One input file's outcomes and their table rows as one JSON document."""
+    return json.dumps({"version": OUTCOME_VERSION, "outcomes": [o.to_dict() for o in outcomes],
+                       "rows": rows}, allow_nan=True)
 
 
-def outcomes_from_json(text: str) -> list[SpectrumOutcome] | None:
-    """The outcomes in ``text``, or None for another version or a damaged document."""
+def document_from_json(text: str) -> dict | None:
+    """The parsed document (outcomes still as dicts), or None for another version or a
+    damaged document."""
     try:
         d = json.loads(text)
-        if d.get("version") != OUTCOME_VERSION:
+        if d.get("version") != OUTCOME_VERSION or "rows" not in d:
             return None
-        return [SpectrumOutcome.from_dict(o) for o in d["outcomes"]]
-    except (ValueError, KeyError, TypeError):
+        return d
+    except (ValueError, TypeError, AttributeError):
         return None
 
 

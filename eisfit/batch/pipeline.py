@@ -36,8 +36,7 @@ from .models import ModelPlan
 from .outcome import SpectrumOutcome
 from .result import BatchResult
 from .tables import (
-    PARAM_COLUMNS, SPECTRA_COLUMNS, CsvSink, MemorySink, meta_columns, parameter_rows,
-    spectrum_row,
+    PARAM_COLUMNS, SPECTRA_COLUMNS, CsvSink, MemorySink, meta_columns, outcome_rows,
 )
 from .trend import growth as growth_table
 from .worker import FileJob, RunOptions, Task, picks, propose_task, run_task
@@ -83,6 +82,10 @@ class Plan:
     jobs: dict[str, FileJob] = field(default_factory=dict)
     auto_text: dict[str, str] = field(default_factory=dict)
     settings: dict = field(default_factory=dict)
+
+    def merged_meta(self, rel: str, header: Mapping[str, Any]) -> dict:
+        """Metadata of a spectrum: folder default < file header < pattern and sidecar."""
+        return {**self.defaults.get(rel, {}), **dict(header), **self.pre_meta.get(rel, {})}
 
 
 def plan(paths, model, *, out=None, options: RunOptions | None = None, pattern=None, glob="*",
@@ -193,25 +196,55 @@ def _jobs(p: Plan) -> None:
 # 2. execute
 # ---------------------------------------------------------------------------------------
 class _Store:
-    """Outcomes by file: in the cache folder (bounded memory) or in memory."""
+    """Each file's table rows and outcomes: in the cache folder (bounded memory) or in memory.
 
-    def __init__(self, cache: FitCache | None):
+    As outcomes arrive it also notes which metadata columns the tables will need.
+    """
+
+    def __init__(self, cache: FitCache | None, merged):
         self.cache = cache
-        self.mem: dict[str, list[SpectrumOutcome]] = {}
+        self.mem: dict[str, tuple[list[SpectrumOutcome], list[dict]]] = {}
         self.keys: dict[str, str] = {}
+        self.merged = merged  # (file, header metadata) → metadata of the row
+        self.meta_values: dict[str, set] = {}  # metadata column → values seen (≤ 50)
+        self.n_spectra: dict[str, int] = {}
 
-    def put(self, rel: str, key: str, outcomes: list[SpectrumOutcome], persist: bool) -> None:
+    def put(self, rel: str, key: str, outcomes, rows: list[dict], persist: bool) -> None:
         self.keys[rel] = key
+        self.n_spectra[rel] = sum(1 for r in rows if r["spectrum"] is not None)
+        for r in rows:  # which metadata columns the tables will need, and their kinds
+            for k, v in self.merged(rel, r["meta"]).items():
+                vals = self.meta_values.setdefault(k, set())
+                if v is not None and len(vals) < 50:
+                    vals.add(v if isinstance(v, (bool, int, float, str)) else str(v))
         if self.cache is not None:
             if persist:
-                self.cache.put(key, outcomes)
+                self.cache.put(key, outcomes, rows)
         else:
-            self.mem[rel] = outcomes
+            self.mem[rel] = (outcomes, rows)
 
-    def get(self, rel: str) -> list[SpectrumOutcome]:
+    def rows(self, rel: str) -> list[dict]:
         if self.cache is not None:
-            return self.cache.get(self.keys[rel]) or []
-        return self.mem.get(rel, [])
+            doc = self.cache.get(self.keys[rel])
+            return doc["rows"] if doc else []
+        return self.mem.get(rel, ([], []))[1]
+
+    def outcome(self, rel: str, index: int) -> SpectrumOutcome | None:
+        if self.cache is not None:
+            doc = self.cache.get(self.keys[rel]) or {"outcomes": []}
+            for d in doc["outcomes"]:
+                if d["spectrum"] == index:
+                    return SpectrumOutcome.from_dict(d)
+            return None
+        return next((o for o in self.mem.get(rel, ([], []))[0] if o.spectrum == index), None)
+
+
+def _last_values(rows: list[dict]) -> dict[str, float] | None:
+    """Fitted values of the last well-fitted spectrum of a file (a warm start)."""
+    for r in reversed(rows):
+        if r["fields"].get("status") == "ok":
+            return {q["parameter"]: q["value"] for q in r["params"] if q["kind"] == "parameter"}
+    return None
 
 
 def execute(p: Plan, executor, store: _Store, progress: bool = False) -> dict[str, str]:
@@ -229,10 +262,8 @@ def execute(p: Plan, executor, store: _Store, progress: bool = False) -> dict[st
                     if pending:
                         tasks.append((tuple(j.rel for j in pending), Task(tuple(pending), p.options, prev_ok)))
                         pending = []
-                    ok = [o for o in hit if o.status == "ok"]
-                    if ok:
-                        prev_ok = dict(ok[-1].fit.values)
-                    store.put(rel, job.key, hit, persist=False)
+                    prev_ok = _last_values(hit["rows"]) or prev_ok
+                    store.put(rel, job.key, None, hit["rows"], persist=False)
                     status[rel] = "cached"
                 else:
                     pending.append(job)
@@ -247,11 +278,11 @@ def execute(p: Plan, executor, store: _Store, progress: bool = False) -> dict[st
                     o = SpectrumOutcome(file=rel, hash=job.hash, spectrum=None, meta=dict(job.meta),
                                         error=f"task failed: {type(err).__name__}: {err}",
                                         stage="task")
-                    store.put(rel, job.key, [o], persist=False)
+                    store.put(rel, job.key, [o], [outcome_rows(o, {}, {})], persist=False)
                     status[rel] = "failed"
             else:
-                for (key, outcomes), rel in zip(res, rels):
-                    store.put(rel, key, outcomes, persist=True)
+                for (key, outcomes, rows), rel in zip(res, rels):
+                    store.put(rel, key, outcomes, rows, persist=True)
                     status[rel] = "fitted"
             if bar is not None:
                 bar.update(len(rels))
@@ -303,19 +334,7 @@ def tabulate(p: Plan, store: _Store) -> Tabulated:
     """Stream the outcomes, cell by cell in order, into the tables (see module)."""
     import pandas as pd
 
-    def merged(o: SpectrumOutcome) -> dict:
-        meta = {**p.defaults.get(o.file, {}), **dict(o.meta), **p.pre_meta.get(o.file, {})}
-        return meta
-
-    order = [rel for chain in p.chains.values() for rel in chain]
-    # pass 1: which metadata columns exist, and of which kind
-    seen: dict[str, set] = {}
-    for rel in order:
-        for o in store.get(rel):
-            for k, v in merged(o).items():
-                vals = seen.setdefault(k, set())
-                if v is not None and len(vals) < 50:
-                    vals.add(v if isinstance(v, (bool, int, float, str)) else str(v))
+    seen = store.meta_values  # collected while the outcomes arrived
     meta_cols = meta_columns(seen)
     kinds = {k: _kind(v) for k, v in seen.items() if k in meta_cols}
     spec_cols = ["file", "spectrum", *meta_cols, *SPECTRA_COLUMNS]
@@ -328,26 +347,27 @@ def tabulate(p: Plan, store: _Store) -> Tabulated:
     trend_rows, failures = [], []
     refs: dict[str, list[tuple[str, int, bool]]] = {}
     counts = {"spectra": 0, "failed": 0, "poor_fits": 0}
-    cache: dict = {}
     try:
         for cell, chain in p.chains.items():
             for rel in chain:
-                for o in store.get(rel):
-                    meta = merged(o)
-                    srow = spectrum_row(o, meta)
+                for r in store.rows(rel):
+                    head = {"file": rel, "spectrum": r["spectrum"],
+                            **p.merged_meta(rel, r["meta"])}
+                    srow = {**head, **r["fields"]}
                     spectra_sink.write([srow])
                     counts["spectra"] += 1
-                    if o.status == "failed":
+                    st = r["fields"].get("status")
+                    if st == "failed":
                         counts["failed"] += 1
                         failures.append({k: srow.get(k) for k in spec_cols})
-                    elif o.status == "poor_fit":
+                    elif st == "poor_fit":
                         counts["poor_fits"] += 1
-                    prows = parameter_rows(o, meta, p.groups, cache)
+                    prows = [{**head, **q} for q in r["params"]]
                     param_sink.write(prows)
-                    trend_rows += [r for r in prows if r["unit"] == "Ω" and r["kind"] != "derived"]
-                    if o.fit is not None and o.spectrum is not None:
-                        refs.setdefault(str(meta.get("cell", cell)), []).append(
-                            (rel, o.spectrum, o.drt_tau is not None))
+                    trend_rows += [q for q in prows if q["unit"] == "Ω" and q["kind"] != "derived"]
+                    if r["drawable"]:
+                        refs.setdefault(str(head.get("cell", cell)), []).append(
+                            (rel, r["spectrum"], r["drt"]))
     except BaseException:
         for s in (spectra_sink, param_sink):
             if isinstance(s, CsvSink):
@@ -362,10 +382,8 @@ def tabulate(p: Plan, store: _Store) -> Tabulated:
         r = refs[cell]
         with_drt = [x for x in r if x[2]]
         sel = with_drt if with_drt else [r[i] for i in picks(len(r))]
-        got = []
-        for rel, idx, _ in sel:
-            got += [o for o in store.get(rel) if o.spectrum == idx]
-        shown[cell] = got
+        shown[cell] = [o for o in (store.outcome(rel, idx) for rel, idx, _ in sel)
+                       if o is not None]
     return Tabulated(parameters, spectra, grow, pd.DataFrame(failures, columns=spec_cols), trend,
                      shown, kinds, counts)
 
@@ -476,7 +494,8 @@ def run(
     fit_opts = FitOptions.coerce(options).replace(weight=weight, keep_order=keep_order,
                                                   fixed=fixed)
     run_opts = RunOptions(plan=ModelPlan.from_spec(model), fit=fit_opts, fmin=fmin, fmax=fmax,
-                          kk=kk, warm_start=warm_start, jump_factor=float(jump_factor))
+                          kk=kk, warm_start=warm_start, jump_factor=float(jump_factor),
+                          groups=tuple((k, tuple(v)) for k, v in (groups or {}).items()))
     p = plan(paths, model, out=out, options=run_opts, pattern=pattern, glob=glob,
              recursive=recursive, sidecar=sidecar, groups=groups, chunk_size=chunk_size,
              incremental=incremental)
@@ -487,7 +506,7 @@ def run(
     if p.out is not None and p.cache is None:  # --no-cache: outcomes in a scratch folder
         p.out.mkdir(parents=True, exist_ok=True)
         scratch = Path(tempfile.mkdtemp(prefix=".eisfit-run-", dir=p.out))
-    store = _Store(p.cache if scratch is None else FitCache(scratch))
+    store = _Store(p.cache if scratch is None else FitCache(scratch), p.merged_meta)
     executor = make_executor(n_jobs, scheduler)
     try:
         if p.options.plan.uses_auto:
@@ -502,7 +521,7 @@ def run(
     files_df = pd.DataFrame(
         [{"file": rel, "path": str(f), "hash": p.hashes[rel], "size": f.stat().st_size,
           "status": status.get(rel, "failed"),
-          "n_spectra": sum(1 for o in store.get(rel) if o.spectrum is not None)}
+          "n_spectra": store.n_spectra.get(rel, 0)}
          for f, rel in p.files],
         columns=["file", "path", "hash", "size", "status", "n_spectra"],
     )

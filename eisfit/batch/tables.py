@@ -27,8 +27,8 @@ from .models import ModelChoice, resolve
 from .outcome import SpectrumOutcome
 
 __all__ = [
-    "PARAM_COLUMNS", "SPECTRA_COLUMNS", "spectrum_row", "parameter_rows", "CsvSink",
-    "MemorySink", "meta_columns",
+    "PARAM_COLUMNS", "SPECTRA_COLUMNS", "spectrum_fields", "parameter_fields", "outcome_rows",
+    "CsvSink", "MemorySink", "meta_columns",
 ]
 
 PARAM_COLUMNS = [
@@ -63,40 +63,39 @@ def _choice(label: str | None, cache: dict) -> ModelChoice | None:
     return cache[label]
 
 
-def spectrum_row(o: SpectrumOutcome, meta: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``spectra`` row of an outcome (``meta``: its merged metadata)."""
-    row: dict[str, Any] = {"file": o.file, "spectrum": o.spectrum, **meta}
+def spectrum_fields(o: SpectrumOutcome) -> dict[str, Any]:
+    """The ``spectra`` columns of an outcome (without file, index and metadata)."""
     fr = o.fit
-    if fr is not None:
-        row.update(fr.to_row())
+    row: dict[str, Any] = fr.to_row() if fr is not None else {}
+    warn = list(o.warnings) + (list(fr.warnings) if fr is not None else [])
     row.update(
         model=o.model,
         status=o.status,
         success=bool(fr is not None and fr.success and not o.error),
-        kk_passed=None if o.kk is None else bool(o.kk.passed),
-        kk_reason=None if o.kk is None else (o.kk.reason or None),
-        kk_noise=None if o.kk is None else float(o.kk.noise),
+        kk_passed=o.kk_passed,
+        kk_reason=o.kk_reason,
+        kk_noise=o.kk_noise,
         warm_start=bool(o.warm),
         flags="; ".join(o.flags),
         stage=o.stage,
         error=o.error,
         message=o.error if fr is None else fr.message,
-        warnings="; ".join(list(o.warnings) + ([fr.to_row()["warnings"]] if fr and fr.warnings else [])),
+        warnings="; ".join(warn),
         seconds=o.seconds,
         hash=o.hash,
     )
     return row
 
 
-def parameter_rows(o: SpectrumOutcome, meta: Mapping[str, Any],
-                   extra_groups: Mapping[str, Iterable[str]], cache: dict) -> list[dict[str, Any]]:
-    """The ``parameters`` rows of an outcome: parameters, named groups, derived quantities."""
+def parameter_fields(o: SpectrumOutcome, extra_groups: Mapping[str, Iterable[str]],
+                     cache: dict) -> list[dict[str, Any]]:
+    """The ``parameters`` rows of an outcome (without file, index and metadata):
+    parameters, named groups and derived quantities."""
     fr = o.fit
     if fr is None or o.error:
         return []
     choice = _choice(o.model, cache)
-    base = {"file": o.file, "spectrum": o.spectrum, **meta, "model": o.model,
-            "success": bool(fr.success)}
+    base = {"model": o.model, "success": bool(fr.success)}
     ties = dict(fr.ties)
     poor = set(fr.poorly_determined)
     units = fr.unit
@@ -105,8 +104,8 @@ def parameter_rows(o: SpectrumOutcome, meta: Mapping[str, Any],
         rows.append({**base, "parameter": n, "kind": "parameter",
                      "role": choice.role(n) if choice else None, "value": v, "stderr": s,
                      "ci_low": lo, "ci_high": hi, "unit": units.get(n, ""),
-                     "at_bound": n in fr.at_bound, "poorly_determined": n in poor
-                     or ties.get(n) in poor})
+                     "at_bound": n in fr.at_bound,
+                     "poorly_determined": n in poor or ties.get(n) in poor})
     groups = dict(choice.groups()) if choice else {}
     groups.update({k: tuple(v) for k, v in extra_groups.items()})
     names = set(fr.parameter_names)
@@ -127,6 +126,20 @@ def parameter_rows(o: SpectrumOutcome, meta: Mapping[str, Any],
                      "ci_low": d.value - _Z95 * d.stderr, "ci_high": d.value + _Z95 * d.stderr,
                      "unit": d.unit, "at_bound": False, "poorly_determined": False})
     return rows
+
+
+def outcome_rows(o: SpectrumOutcome, extra_groups, cache: dict) -> dict[str, Any]:
+    """What the tables need of an outcome — computed where it was fitted, cached with it."""
+    return {
+        "file": o.file,
+        "spectrum": o.spectrum,
+        "meta": {k: v for k, v in o.meta.items() if isinstance(v, (str, int, float, bool))
+                 or v is None},
+        "fields": spectrum_fields(o),
+        "params": parameter_fields(o, extra_groups, cache),
+        "drawable": o.fit is not None and o.spectrum is not None,
+        "drt": o.drt_tau is not None,
+    }
 
 
 class MemorySink:

@@ -29,6 +29,7 @@ from ..selection import propose
 from .metadata import clean_header_meta
 from .models import ModelPlan
 from .outcome import OUTCOME_VERSION, SpectrumOutcome
+from .tables import outcome_rows
 
 __all__ = ["RunOptions", "FileJob", "Task", "run_task", "propose_task", "MAX_CURVES", "picks"]
 
@@ -61,6 +62,8 @@ class RunOptions:
         Start each fit from its predecessor's values.
     jump_factor : float
         Flag resistances that change by more than this factor between neighbours.
+    groups : tuple of (name, members)
+        Extra named sums of resistances for the tables.
     """
 
     plan: ModelPlan
@@ -70,11 +73,12 @@ class RunOptions:
     kk: bool = True
     warm_start: bool = True
     jump_factor: float = 2.0
+    groups: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def fingerprint(self) -> str:
         blob = json.dumps(
             [OUTCOME_VERSION, self.plan.fingerprint(), self.fit.fingerprint(), self.fmin,
-             self.fmax, self.kk, self.warm_start, self.jump_factor],
+             self.fmax, self.kk, self.warm_start, self.jump_factor, self.groups],
             sort_keys=True, default=str,
         )
         return hashlib.blake2b(blob.encode(), digest_size=8).hexdigest()
@@ -123,13 +127,16 @@ def _fit_options(base: FitOptions, circuit, bounds: Mapping[str, tuple[float, fl
     return replace(base, fixed=fixed, bounds=b or None, tie=tie)
 
 
-def fit_spectrum(spec, job: FileJob, index: int, options: RunOptions, prev, with_drt: bool
-                 ) -> SpectrumOutcome:
+def fit_spectrum(spec, job: FileJob, index: int, options: RunOptions, prev, with_drt: bool,
+                 state: dict | None = None) -> SpectrumOutcome:
     """Fit one spectrum; never raises (errors become the outcome's ``error``).
 
-    Warnings raised while fitting are collected into the outcome (a batch of thousands of
-    fits must not flood the terminal).
+    ``prev``: the previous good values (warm start). ``state["M"]``: the number of elements
+    of the previous spectrum's Kramers–Kronig test, where this one's search starts (the
+    verdict is the same, the search shorter). Warnings raised while fitting are collected
+    into the outcome (a batch of thousands of fits must not flood the terminal).
     """
+    state = {} if state is None else state
     t0 = time.perf_counter()
     got: dict[str, Any] = {}
     stage = "model"
@@ -149,6 +156,11 @@ def fit_spectrum(spec, job: FileJob, index: int, options: RunOptions, prev, with
                     f"{n_active} points cannot determine {len(circuit.parameters)} parameters"
                 )
             stage = "fit"
+            f_act, z_act = spec.active()
+            order = np.argsort(f_act)
+            ref = reference(f_act[order], z_act[order], M_start=state.get("M"))
+            if ref is not None:
+                state["M"] = ref.M
             opts = _fit_options(options.fit, circuit, choice.bounds)
             prev_values = None if prev is None else dict(prev)
             init = prev_values if options.warm_start else None
@@ -167,7 +179,11 @@ def fit_spectrum(spec, job: FileJob, index: int, options: RunOptions, prev, with
                                             options.jump_factor))
             if options.kk:
                 stage = "kk"
-                got["kk"] = reference(res.freq, res.Z)
+                if ref is not None:
+                    got.update(kk_passed=bool(ref.passed), kk_reason=ref.reason or None,
+                               kk_noise=float(ref.noise))
+                    if with_drt:
+                        got["kk"] = ref
             if with_drt:
                 stage = "drt"
                 d = drt(spec)
@@ -182,7 +198,8 @@ def fit_spectrum(spec, job: FileJob, index: int, options: RunOptions, prev, with
     )
 
 
-def run_file(job: FileJob, options: RunOptions, prev) -> list[SpectrumOutcome]:
+def run_file(job: FileJob, options: RunOptions, prev, state: dict | None = None
+             ) -> list[SpectrumOutcome]:
     """Read one file and fit all its spectra in order. ``prev``: the last good values."""
     try:
         spectra = read(job.path)
@@ -194,23 +211,30 @@ def run_file(job: FileJob, options: RunOptions, prev) -> list[SpectrumOutcome]:
     want = set(picks(len(spectra))) if job.drt else set()
     out = []
     for i, spec in enumerate(spectra):
-        o = fit_spectrum(spec, job, i, options, prev, i in want)
+        o = fit_spectrum(spec, job, i, options, prev, i in want, state)
         out.append(o)
         if o.status == "ok":
             prev = o.fit.values
     return out
 
 
-def run_task(task: Task) -> list[tuple[str, list[SpectrumOutcome]]]:
-    """Run a :class:`Task`: ``[(cache key, outcomes of that file), ...]`` in task order."""
+def run_task(task: Task) -> list[tuple[str, list[SpectrumOutcome], list[dict]]]:
+    """Run a :class:`Task`: ``[(cache key, outcomes, table rows), ...]`` per file, in order.
+
+    The table rows are computed here, beside the fit, so the main process only writes
+    them; the full outcomes come back too (cached as JSON, drawn by the report).
+    """
     prev = dict(task.init) if task.init else None
+    state: dict = {}
+    groups = dict(task.options.groups)
+    choices: dict = {}
     out = []
     for job in task.jobs:
-        outcomes = run_file(job, task.options, prev)
+        outcomes = run_file(job, task.options, prev, state)
         for o in outcomes:
             if o.status == "ok":
                 prev = o.fit.values
-        out.append((job.key, outcomes))
+        out.append((job.key, outcomes, [outcome_rows(o, groups, choices) for o in outcomes]))
     return out
 
 

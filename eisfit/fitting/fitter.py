@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from functools import lru_cache
 from statistics import NormalDist
 from typing import Any
 
@@ -42,25 +41,29 @@ BAND_POINTS = 5
 MIN_REFERENCE_POINTS = 5
 
 
-@lru_cache(maxsize=64)
-def _reference(key: tuple[bytes, bytes]) -> KKResult | None:
-    f = np.frombuffer(key[0], float)
-    Z = np.frombuffer(key[1], complex)
-    if f.size < MIN_REFERENCE_POINTS or np.any(Z == 0):
-        return None
-    return kk(Spectrum(f, Z, _checked=True))
+_REFERENCES: dict[tuple[bytes, bytes], KKResult | None] = {}
 
 
-def reference(freq: np.ndarray, Z: np.ndarray) -> KKResult | None:
+def reference(freq: np.ndarray, Z: np.ndarray, M_start: int | None = None) -> KKResult | None:
     """The Kramers–Kronig test of the data a fit is judged against (cached per spectrum).
 
     :func:`fit` compares its residual with this test circuit's residual on the same
     points; fitting several models to one spectrum computes it once. ``None`` for fewer
     than :data:`MIN_REFERENCE_POINTS` points (the verdict then rests on the 0.5 % floor).
+    ``M_start`` starts the test's search for its number of elements (see :func:`kk`).
     """
     f = np.ascontiguousarray(freq, float)
     z = np.ascontiguousarray(Z, complex)
-    return _reference((f.tobytes(), z.tobytes()))
+    key = (f.tobytes(), z.tobytes())
+    if key not in _REFERENCES:
+        if f.size < MIN_REFERENCE_POINTS or np.any(z == 0):
+            ref = None
+        else:
+            ref = kk(Spectrum(f, z, _checked=True), M_start=M_start)
+        if len(_REFERENCES) >= 64:  # a small cache: the spectra being fitted now
+            _REFERENCES.pop(next(iter(_REFERENCES)))
+        _REFERENCES[key] = ref
+    return _REFERENCES[key]
 
 
 def _as_circuit(circuit: Any) -> tuple[Circuit, Mapping[str, tuple[float, float]]]:

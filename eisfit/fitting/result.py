@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -308,16 +309,16 @@ class FitResult:
             "values": list(self._values),
             "stderr": [_num(s) for s in self._stderr],
             "ci": [[_num(a), _num(b)] for a, b in self._ci],
-            "covariance": [[_num(v) for v in row] for row in np.asarray(self.covariance)],
+            "covariance": _nums(self.covariance),
             "free": list(self.free),
             "fixed": list(self.fixed),
             "ties": [list(t) for t in self.ties],
             "at_bound": sorted(self.at_bound),
-            "chi2": self.chi2,
+            "chi2": _num(self.chi2),
             "dof": self.dof,
             "n_points": self.n_points,
-            "aic": self.aic,
-            "bic": self.bic,
+            "aic": _num(self.aic),
+            "bic": _num(self.bic),
             "freq": np.asarray(self.freq).tolist(),
             "Z": cplx(self.Z),
             "Z_fit": cplx(self.Z_fit),
@@ -341,8 +342,6 @@ class FitResult:
 
     @classmethod
     def from_json(cls, text: str) -> "FitResult":
-        from ..circuit import parse
-
         d = json.loads(text)
         if d.get("eisfit_fit_result") != 2:
             raise ValueError("not an eisfit FitResult JSON document")
@@ -352,23 +351,21 @@ class FitResult:
 
         f = _unnum
         return cls(
-            circuit=parse(d["circuit"]),
+            circuit=_parse(d["circuit"]),
             parameter_names=tuple(d["parameter_names"]),
             _values=tuple(d["values"]),
             _stderr=tuple(f(s) for s in d["stderr"]),
             _ci=tuple((f(a), f(b)) for a, b in d["ci"]),
-            covariance=np.array([[f(v) for v in row] for row in d["covariance"]], float).reshape(
-                len(d["parameter_names"]), len(d["parameter_names"])
-            ),
+            covariance=_unnums(d["covariance"], len(d["parameter_names"])),
             free=tuple(d["free"]),
             fixed=tuple(d["fixed"]),
             ties=tuple(tuple(t) for t in d["ties"]),
             at_bound=frozenset(d["at_bound"]),
-            chi2=d["chi2"],
+            chi2=f(d["chi2"]),
             dof=d["dof"],
             n_points=d["n_points"],
-            aic=d["aic"],
-            bic=d["bic"],
+            aic=f(d["aic"]),
+            bic=f(d["bic"]),
             freq=np.asarray(d["freq"], float),
             Z=cplx(d["Z"]),
             Z_fit=cplx(d["Z_fit"]),
@@ -408,6 +405,25 @@ def _num(v: float):
 
 def _unnum(v) -> float:
     return float(v)
+
+
+def _nums(a) -> list:
+    """A float array as nested lists, non-finite values as the strings "nan", "inf"."""
+    a = np.asarray(a, float)
+    if np.all(np.isfinite(a)):
+        return a.tolist()
+    return np.vectorize(_num, otypes=[object])(a).tolist()
+
+
+def _unnums(rows, n: int) -> np.ndarray:
+    return np.array(rows, dtype=object).astype(float).reshape(n, n)
+
+
+@lru_cache(maxsize=512)
+def _parse(text: str):
+    from ..circuit import parse
+
+    return parse(text)
 
 
 def _jsonable(v: Any) -> bool:

@@ -412,36 +412,63 @@ class _Scan:
                 return self.finish(ft)
         return self.finish(self.fit(max_M))
 
-    def choose(self, c: float, max_M: int, noise_floor: float, patience: int = 4) -> _Fit:
+    def choose(self, c: float, max_M: int, noise_floor: float, patience: int = 4,
+               start: int | None = None) -> _Fit:
         """Schönleber's M if it reaches the noise plateau, else the first M on it.
 
-        ``M`` is scanned coarsely (from half the number of measured decades, steps growing
-        by 30 %) until the residuals look like
-        noise (``s²`` within 50 % of the noise variance seen in differences of
-        neighbouring residuals), then every ``M`` from the previous coarse step to
-        ``patience`` beyond. The plateau is ``s²`` within one standard error of the
-        smallest ``s²`` found; Schönleber's ``M`` (the first with ``μ ≤ c``) is kept if it
-        lies on the plateau.
+        ``M`` is scanned in steps of 30 % — up from ``start`` (default: half the number of
+        measured decades), or down when ``start`` is already noise-like — until the
+        residuals change between "still structured" and "look like noise" (``s²`` within
+        50 % of the noise variance seen in differences of neighbouring residuals); the
+        first noise-like ``M`` is found by bisection, and ``patience`` more are fitted.
+        The plateau is ``s²`` within one standard error of the smallest ``s²`` found;
+        Schönleber's ``M`` (the first with ``μ ≤ c``) is kept if it lies on the plateau.
         """
-        start = min(max(2, int(np.log10(self.omega.max() / self.omega.min()) // 2)), max_M)
-        coarse = sorted({min(max_M, max(start, int(round(start * 1.3**k)))) for k in range(60)})
-        hit = None
-        for i, M in enumerate(coarse):
+        if start is None:
+            start = int(np.log10(self.omega.max() / self.omega.min()) // 2)
+        start = min(max(2, int(start)), max_M)
+
+        def like(M: int) -> bool | None:
             ft = self.fit(M)
             if np.sqrt(ft.s2) < 0.1 * noise_floor:
-                return self.finish(ft)  # exact data: nothing more to describe
-            if M >= 2 and self.noise_like(ft, noise_floor):
-                hit = i
-                break
-        if hit is None:  # never noise-like: refine around the best coarse point
-            hit = min(range(len(coarse)), key=lambda i: self.fits[coarse[i]].s2)
-            for M in range(coarse[max(hit - 1, 0)], min(coarse[hit] + patience, max_M) + 1):
+                return None  # exact data: nothing more to describe
+            return self.noise_like(ft, noise_floor)
+
+        lo = hi = None
+        state = like(start)
+        if state is None:
+            return self.finish(self.fits[start])
+        if state:  # already noise-like: step down to a structured M
+            hi = start
+            while hi > 2:
+                nxt = max(2, min(hi - 1, int(hi / 1.3)))
+                st = like(nxt)
+                if st is None:
+                    return self.finish(self.fits[nxt])
+                if not st:
+                    lo = nxt
+                    break
+                hi = nxt
+            lo = lo if lo is not None else hi
+        else:  # step up to a noise-like M
+            M = start
+            while M < max_M:
+                nxt = min(max_M, max(M + 1, int(round(M * 1.3))))
+                st = like(nxt)
+                if st is None:
+                    return self.finish(self.fits[nxt])
+                if st:
+                    lo, hi = M, nxt
+                    break
+                M = nxt
+        if hi is None:  # never noise-like: refine around the best M scanned
+            best = min(self.fits.values(), key=lambda t: t.s2).M
+            for M in range(max(2, int(best / 1.3)), min(best + patience, max_M) + 1):
                 self.fit(M)
-        else:  # the first noise-like M lies in (previous coarse step, this one]: bisect
-            lo, hi = coarse[max(hit - 1, 0)], coarse[hit]
+        else:  # the first noise-like M lies in (lo, hi]: bisect
             while hi - lo > 1:
                 mid = (lo + hi) // 2
-                if self.noise_like(self.fit(mid), noise_floor):
+                if like(mid):
                     hi = mid
                 else:
                     lo = mid
@@ -560,6 +587,7 @@ def kk(
     M: int | None = None,
     max_M: int | None = None,
     criterion: Literal["auto", "mu"] = "auto",
+    M_start: int | None = None,
     extend: float = 0.5,
     capacitance: bool = True,
     inductance: bool = True,
@@ -593,6 +621,10 @@ def kk(
         ``"auto"``: Schönleber's ``M`` when it reaches the noise plateau, else the first
         ``M`` on the plateau (see the module docstring). ``"mu"``: Schönleber's choice
         alone (the first ``M`` with ``μ ≤ c``), as in the literature and impedance.py.
+    M_start : int, optional
+        Where the search for ``M`` starts (e.g. the ``M`` of the previous spectrum of a
+        sequence: the search then takes a few fits); the choice does not depend on it
+        beyond the bisection's resolution.
     extend : float
         Decades by which the time constants extend beyond ``[1/ω_max, 1/ω_min]`` (a
         process just outside the measured band still shapes its ends; 0 is Schönleber's
@@ -663,7 +695,7 @@ def kk(
         elif criterion == "mu":
             ft = scan.first_mu(c, limit)
         else:
-            ft = scan.choose(c, limit, noise_floor)
+            ft = scan.choose(c, limit, noise_floor, start=M_start)
         results.append(
             _verdict(scan, ft, f, Z, sig, c, alpha, tolerance, noise_floor, max_noise)
         )

@@ -118,15 +118,14 @@ def test_total_leaves_out_diffusion_elements():
 def test_group_rows_propagate_the_fit_covariance():
     """interfacial = R1 + R2: σ² = var R1 + var R2 + 2 cov(R1, R2) from the fit itself."""
     from eisfit.batch.outcome import SpectrumOutcome
-    from eisfit.batch.tables import parameter_rows
+    from eisfit.batch.tables import parameter_fields
 
     model = "R0 - (R1 | Q1) - (R2 | Q2)"
     f = np.logspace(5, -1, 41)
     truth = dict(R0=10, R1=20, Q1_Q=2e-6, Q1_n=0.92, R2=60, Q2_Q=5e-3, Q2_n=0.85)
     fr = ef.fit(model, ef.simulate(model, f, truth, noise=0.003, seed=4))
     o = SpectrumOutcome(file="a.csv", hash="h", spectrum=0, model=model, fit=fr)
-    rows = {r["parameter"]: r for r in parameter_rows(o, {"cell": "A"},
-                                                       {"interfacial": ["R1", "R2"]}, {})}
+    rows = {r["parameter"]: r for r in parameter_fields(o, {"interfacial": ["R1", "R2"]}, {})}
     i, j = fr.parameter_names.index("R1"), fr.parameter_names.index("R2")
     C = fr.covariance
     expected = math.sqrt(C[i, i] + C[j, j] + 2 * C[i, j])
