@@ -54,7 +54,7 @@ def nyquist(spec: Any, fit: Any = None, ax: Any = None, *, label: str | None = N
     Parameters
     ----------
     spec : Spectrum
-        Measured spectrum (masked points are drawn hollow).
+        Measured spectrum (points not in use are drawn hollow).
     fit : FitResult, (freq, Z) tuple or complex array, optional
         Fitted or model impedance, drawn as a line.
     ax : matplotlib Axes, optional
@@ -72,7 +72,7 @@ def nyquist(spec: Any, fit: Any = None, ax: Any = None, *, label: str | None = N
     if ax is None:
         _, ax = pyplot().subplots(figsize=(5, 4))
     z = np.asarray(spec.Z)
-    m = np.asarray(spec.mask)
+    m = np.asarray(spec.use)
     kw.setdefault("marker", "o")
     kw.setdefault("ms", 3)
     kw.setdefault("ls", "none")

@@ -499,7 +499,7 @@ def propose(
     Parameters
     ----------
     spectrum : Spectrum
-        The data (mask honoured).
+        The data (only the points in use).
     max_elements : int
         Largest number of elements (arcs plus tail) in a candidate.
     weight : str

@@ -150,7 +150,7 @@ def fit_spectrum(spec, job: FileJob, index: int, options: RunOptions, prev, with
             choice = options.plan.choice_for(meta, job.auto_text)
             got["model"] = choice.label
             circuit = choice.circuit
-            n_active = int(spec.mask.sum())
+            n_active = int(spec.use.sum())
             if n_active <= len(circuit.parameters) // 2:
                 raise ValueError(
                     f"{n_active} points cannot determine {len(circuit.parameters)} parameters"

@@ -1,7 +1,9 @@
-"""The :class:`Spectrum` type: frequencies, complex impedance, a mask and metadata.
+"""The :class:`Spectrum` type: frequencies, complex impedance, which points to use, metadata.
 
 A spectrum is immutable: its arrays are read-only and every operation (sorting,
-masking, cropping) returns a new spectrum whose arrays stay aligned.
+excluding points, cropping) returns a new spectrum whose arrays stay aligned. The boolean
+array ``use`` says which points analyses use (``True`` = use); :meth:`Spectrum.exclude`
+leaves points out.
 """
 
 from __future__ import annotations
@@ -33,8 +35,8 @@ class Spectrum:
         Frequencies in Hz (positive, finite).
     Z : array_like
         Complex impedance in Ω, convention Z = Z' + j Z'' (capacitive arcs have Z'' < 0).
-    mask : array_like of bool, optional
-        ``True`` for points to use in analyses. Defaults to all points.
+    use : array_like of bool, optional
+        ``True`` for the points analyses use. Defaults to all points.
     meta : mapping, optional
         Metadata (source file, index, cycle, temperature, ... and user fields).
 
@@ -51,13 +53,13 @@ class Spectrum:
     array([1.e+00, 1.e+03])
     """
 
-    __slots__ = ("_freq", "_Z", "_mask", "_meta")
+    __slots__ = ("_freq", "_Z", "_use", "_meta")
 
     def __init__(
         self,
         freq: Any,
         Z: Any,
-        mask: Any = None,
+        use: Any = None,
         meta: Mapping[str, Any] | None = None,
         *,
         _checked: bool = False,
@@ -68,9 +70,9 @@ class Spectrum:
             raise EisfitError(
                 f"freq and Z must have the same length, got {f.size} and {z.size}"
             )
-        m = np.ones(f.size, bool) if mask is None else np.asarray(mask, dtype=bool).ravel()
+        m = np.ones(f.size, bool) if use is None else np.asarray(use, dtype=bool).ravel()
         if m.shape != f.shape:
-            raise EisfitError(f"mask must have length {f.size}, got {m.size}")
+            raise EisfitError(f"use must have length {f.size}, got {m.size}")
         if not _checked:
             bad = ~(np.isfinite(f) & np.isfinite(z.real) & np.isfinite(z.imag))
             if bad.any():
@@ -96,7 +98,7 @@ class Spectrum:
                 )
         self._freq = _readonly(f)
         self._Z = _readonly(z)
-        self._mask = _readonly(m)
+        self._use = _readonly(m)
         self._meta = MappingProxyType(dict(meta or {}))
 
     # -- construction helpers -------------------------------------------------------
@@ -135,9 +137,9 @@ class Spectrum:
         return self._Z
 
     @property
-    def mask(self) -> np.ndarray:
-        """Boolean mask, ``True`` = point used in analyses."""
-        return self._mask
+    def use(self) -> np.ndarray:
+        """Which points analyses use (``True`` = use), read-only."""
+        return self._use
 
     @property
     def meta(self) -> Mapping[str, Any]:
@@ -152,12 +154,12 @@ class Spectrum:
         return self._freq.size
 
     def active(self) -> tuple[np.ndarray, np.ndarray]:
-        """Frequencies and impedance of the unmasked points."""
-        return self._freq[self._mask], self._Z[self._mask]
+        """Frequencies and impedance of the points in use."""
+        return self._freq[self._use], self._Z[self._use]
 
     # -- derived spectra ------------------------------------------------------------
-    def _new(self, idx: Any = slice(None), mask: Any = None, meta: Mapping | None = None):
-        m = self._mask[idx] if mask is None else mask
+    def _new(self, idx: Any = slice(None), use: Any = None, meta: Mapping | None = None):
+        m = self._use[idx] if use is None else use
         return Spectrum(
             self._freq[idx], self._Z[idx], m, self._meta if meta is None else meta, _checked=True
         )
@@ -167,19 +169,19 @@ class Spectrum:
         order = np.argsort(self._freq, kind="stable")
         return self._new(order[::-1] if descending else order)
 
-    def with_mask(self, mask: Any) -> "Spectrum":
-        """Replace the mask (``True`` = use)."""
-        m = np.asarray(mask, bool)
+    def with_use(self, use: Any) -> "Spectrum":
+        """Replace which points are used (``True`` = use)."""
+        m = np.asarray(use, bool)
         if m.shape != self._freq.shape:
-            raise EisfitError(f"mask must have length {len(self)}, got {m.size}")
-        return self._new(mask=m)
+            raise EisfitError(f"use must have length {len(self)}, got {m.size}")
+        return self._new(use=m)
 
-    def masked(self, where: Any) -> "Spectrum":
+    def exclude(self, where: Any) -> "Spectrum":
         """Mask out (exclude) the points where ``where`` is True, keeping earlier exclusions."""
         w = np.asarray(where, bool)
         if w.shape != self._freq.shape:
-            raise EisfitError(f"mask must have length {len(self)}, got {w.size}")
-        return self._new(mask=self._mask & ~w)
+            raise EisfitError(f"where must have length {len(self)}, got {w.size}")
+        return self._new(use=self._use & ~w)
 
     def crop(self, fmin: float | None = None, fmax: float | None = None) -> "Spectrum":
         """Drop the points outside ``[fmin, fmax]`` (Hz)."""
@@ -192,7 +194,7 @@ class Spectrum:
 
     def capacitive_only(self) -> "Spectrum":
         """Mask out inductive points (Z'' > 0)."""
-        return self.masked(self._Z.imag > 0)
+        return self.exclude(self._Z.imag > 0)
 
     def with_meta(self, **fields: Any) -> "Spectrum":
         """A copy with metadata fields added or replaced."""
@@ -200,7 +202,7 @@ class Spectrum:
 
     # -- interop --------------------------------------------------------------------
     def to_frame(self):
-        """A pandas DataFrame with columns freq, z_real, z_imag, mask."""
+        """A pandas DataFrame with columns freq, z_real, z_imag, use."""
         import pandas as pd
 
         return pd.DataFrame(
@@ -208,7 +210,7 @@ class Spectrum:
                 "freq": self._freq,
                 "z_real": self._Z.real,
                 "z_imag": self._Z.imag,
-                "mask": self._mask,
+                "use": self._use,
             }
         )
 
@@ -228,8 +230,8 @@ class Spectrum:
         if missing:
             raise EisfitError(f"columns not found: {missing}; have {list(df.columns)}")
         s = cls.from_arrays(df[freq], df[z_real], df[z_imag], neg_imag=neg_imag, meta=meta)
-        if "mask" in df.columns and len(df) == len(s):
-            s = s.with_mask(df["mask"].to_numpy(bool))
+        if "use" in df.columns and len(df) == len(s):
+            s = s.with_use(df["use"].to_numpy(bool))
         return s
 
     def __eq__(self, other: object) -> bool:
@@ -238,14 +240,14 @@ class Spectrum:
         return (
             np.array_equal(self._freq, other._freq)
             and np.array_equal(self._Z, other._Z)
-            and np.array_equal(self._mask, other._mask)
+            and np.array_equal(self._use, other._use)
             and dict(self._meta) == dict(other._meta)
         )
 
     __hash__ = None  # type: ignore[assignment]
 
     def __reduce__(self):
-        return (_rebuild, (self._freq, self._Z, self._mask, dict(self._meta)))
+        return (_rebuild, (self._freq, self._Z, self._use, dict(self._meta)))
 
     def __repr__(self) -> str:
         n = len(self)
@@ -255,9 +257,9 @@ class Spectrum:
         extra = f", source={src!r}" if src else ""
         return (
             f"Spectrum({n} points, {self._freq.min():.3g}–{self._freq.max():.3g} Hz, "
-            f"{int(self._mask.sum())} active{extra})"
+            f"{int(self._use.sum())} in use{extra})"
         )
 
 
-def _rebuild(freq, Z, mask, meta):
-    return Spectrum(freq, Z, mask, meta, _checked=True)
+def _rebuild(freq, Z, use, meta):
+    return Spectrum(freq, Z, use, meta, _checked=True)

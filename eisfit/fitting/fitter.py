@@ -165,7 +165,7 @@ def fit(
     circuit : Circuit, str or Preset
         The model; text is parsed with :func:`eisfit.parse`.
     spectrum : Spectrum or (freq, Z)
-        Only unmasked points are used.
+        Only the points in use (``spectrum.use``) are fitted.
     init : mapping, lmfit.Parameters, FitResult or None
         Starting values. ``None`` (default): taken from the data. A partial mapping is
         completed from the data. A FitResult (e.g. of the previous spectrum in a

@@ -73,7 +73,7 @@ def drt(
     Parameters
     ----------
     spectrum : Spectrum
-        The data (its mask is honoured).
+        The data (only the points in use).
     lam : float, optional
         Fixed regularisation strength. By default λ is chosen by ``criterion``.
     criterion : {"gcv", "lcurve", "evidence", "discrepancy"}
@@ -171,7 +171,7 @@ def _aligned_sigma(spectrum: Spectrum, sigma, fmin, fmax, capacitive_only):
         return s
     if s.shape != spectrum.freq.shape:
         raise FitError(f"sigma must have {len(spectrum)} values, got {s.size}")
-    keep = spectrum.mask.copy()
+    keep = spectrum.use.copy()
     f = spectrum.freq
     if fmin is not None:
         keep &= f >= fmin

@@ -601,7 +601,7 @@ def kk(
     Parameters
     ----------
     spectrum : Spectrum
-        The data; masked points are left out.
+        The data; only the points in use are tested.
     sigma : float, array or callable, optional
         The measurement noise if known: a float is a relative level (fraction of |Z|, the
         same for both parts); an array gives the absolute standard deviation (Ω) of each

@@ -31,7 +31,7 @@ print(path.read_text().splitlines()[:4])
 # %% [markdown]
 # ## 1. Read
 # `ef.read` returns a list (some files hold many spectra); each `Spectrum` carries
-# frequencies, complex impedance, a mask and metadata.
+# frequencies, complex impedance, which points to use, and metadata.
 
 # %%
 spectra = ef.read(path)

@@ -22,19 +22,19 @@ def spectra(draw):
     # Z encodes the frequency, so misalignment is detectable
     Z = np.log10(f) + 1j * (-(f**0.5))
     mask = np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)))
-    return ef.Spectrum(f, Z, mask=mask)
+    return ef.Spectrum(f, Z, use=mask)
 
 
 def _aligned(s: ef.Spectrum, reference: dict) -> None:
     np.testing.assert_allclose(s.Z, np.log10(s.freq) + 1j * (-(s.freq**0.5)))
-    for fv, m in zip(s.freq, s.mask):
+    for fv, m in zip(s.freq, s.use):
         assert reference[float(fv)] == m
 
 
 @PROPS
 @given(s=spectra(), desc=st.booleans())
 def test_sorted_keeps_alignment(s, desc):
-    ref = dict(zip(s.freq.tolist(), s.mask.tolist()))
+    ref = dict(zip(s.freq.tolist(), s.use.tolist()))
     t = s.sorted(descending=desc)
     assert sorted(t.freq.tolist()) == sorted(s.freq.tolist())
     d = np.diff(t.freq)
@@ -46,23 +46,23 @@ def test_sorted_keeps_alignment(s, desc):
 @given(s=spectra(), data=st.data())
 def test_masked_marks_exactly_the_chosen_points(s, data):
     where = np.array(data.draw(st.lists(st.booleans(), min_size=len(s), max_size=len(s))))
-    t = s.masked(where)
+    t = s.exclude(where)
     np.testing.assert_array_equal(t.freq, s.freq)
-    np.testing.assert_array_equal(t.mask, s.mask & ~where)
+    np.testing.assert_array_equal(t.use, s.use & ~where)
     # masking after sorting hits the same frequencies as before sorting
     order = np.argsort(s.freq)
-    u = s.sorted().masked(where[order])
-    excluded_u = set(u.freq[~u.mask].tolist())
-    assert excluded_u == set(s.freq[~(s.mask & ~where)].tolist())
+    u = s.sorted().exclude(where[order])
+    excluded_u = set(u.freq[~u.use].tolist())
+    assert excluded_u == set(s.freq[~(s.use & ~where)].tolist())
     f_act, z_act = t.active()
-    np.testing.assert_array_equal(f_act, s.freq[t.mask])
-    np.testing.assert_array_equal(z_act, s.Z[t.mask])
+    np.testing.assert_array_equal(f_act, s.freq[t.use])
+    np.testing.assert_array_equal(z_act, s.Z[t.use])
 
 
 @PROPS
 @given(s=spectra(), lo=st.floats(-3, 6), span=st.floats(0, 9))
 def test_crop_keeps_alignment(s, lo, span):
-    ref = dict(zip(s.freq.tolist(), s.mask.tolist()))
+    ref = dict(zip(s.freq.tolist(), s.use.tolist()))
     fmin, fmax = 10.0**lo, 10.0 ** (lo + span)
     t = s.crop(fmin, fmax)
     expect = [f for f in s.freq.tolist() if fmin <= f <= fmax]
@@ -74,5 +74,5 @@ def test_crop_keeps_alignment(s, lo, span):
 @PROPS
 @given(s=spectra())
 def test_arrays_are_read_only(s):
-    for a in (s.freq, s.Z, s.mask):
+    for a in (s.freq, s.Z, s.use):
         assert not a.flags.writeable

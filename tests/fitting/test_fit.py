@@ -232,9 +232,9 @@ def test_accepts_preset_and_masked_points():
     p = ef.preset("randles")
     truth = dict(R0=20, R_ct=200, Wo_d_R=300, Wo_d_tau=1.0, Q_dl_Q=q_of(200, 1e-2, 0.85), Q_dl_n=0.85)
     spec = ef.simulate(p, F, truth, noise=0.005, seed=17)
-    spec = spec.masked(spec.freq > 2e5)  # drop the highest frequencies
+    spec = spec.exclude(spec.freq > 2e5)  # drop the highest frequencies
     res = ef.fit(p, spec)
-    assert res.success and res.n_points == int(spec.mask.sum())
+    assert res.success and res.n_points == int(spec.use.sum())
     assert res.values["R_ct"] == pytest.approx(200, rel=0.05)
 
 

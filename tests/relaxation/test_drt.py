@@ -228,7 +228,7 @@ def test_mask_is_honoured():
     Z = add_noise(2 + zarc(FREQ, 10, 1e-3, 0.9), 11)
     Z_bad = Z.copy()
     Z_bad[5] = 1e6  # an outlier, masked out
-    s = ef.Spectrum(FREQ, Z_bad).masked(np.arange(FREQ.size) == 5)
+    s = ef.Spectrum(FREQ, Z_bad).exclude(np.arange(FREQ.size) == 5)
     res = ef.drt(s)
     assert FREQ[5] not in res.freq
     assert res.peaks()[0].R == pytest.approx(10, rel=0.03)

@@ -193,7 +193,7 @@ def test_reference_value_from_impedance_py_docs():
     add_cap=True -> M = 26, mu = 0.31 (documented output of an independent implementation,
     Schönleber's criterion on the measured τ range)."""
     s = ef.read(FIXTURES / "exampleData.csv")[0]
-    s = s.masked(s.freq >= 1000)
+    s = s.exclude(s.freq >= 1000)
     r = kk(s, c=0.5, max_M=100, criterion="mu", extend=0.0, representation="impedance")
     assert r.M == 26
     assert r.mu == pytest.approx(0.31, abs=0.005)
@@ -202,7 +202,7 @@ def test_reference_value_from_impedance_py_docs():
 def test_masked_points_are_left_out():
     Z = noisy(TOPOLOGIES["RC"], 1e-3, seed=9)
     Z[-3:] *= 1.5  # corrupt three points, then mask them
-    s = ef.Spectrum(F71, Z).masked(np.arange(71) >= 68)
+    s = ef.Spectrum(F71, Z).exclude(np.arange(71) >= 68)
     assert kk(s).freq.size == 68 and kk(s).passed
     assert not kk(ef.Spectrum(F71, Z)).passed
 

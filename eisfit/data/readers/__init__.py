@@ -162,7 +162,7 @@ def gate(
     short: list[int] = []
     n_bad = n_split = 0
     for s in spectra:
-        f, z, mask = np.asarray(s.freq), np.asarray(s.Z), np.asarray(s.mask)
+        f, z, mask = np.asarray(s.freq), np.asarray(s.Z), np.asarray(s.use)
         ok = np.isfinite(f) & np.isfinite(z.real) & np.isfinite(z.imag) & (f > 0)
         if not ok.all():
             n_bad += int((~ok).sum())
