@@ -53,12 +53,15 @@ def readonly(a: np.ndarray) -> np.ndarray:
 
 
 def frozen_arrays(obj) -> None:
-    """Make the array and mapping fields of a frozen dataclass instance read-only."""
+    """Make the array and mapping fields of a frozen dataclass instance read-only.
+
+    Mappings in private fields (``_name``: caches of derived values) are left alone.
+    """
     for f in fields(obj):
         v = getattr(obj, f.name)
         if isinstance(v, np.ndarray):
             object.__setattr__(obj, f.name, readonly(v))
-        elif isinstance(v, Mapping) and not isinstance(v, FrozenDict):
+        elif isinstance(v, Mapping) and not isinstance(v, FrozenDict) and not f.name.startswith("_"):
             object.__setattr__(
                 obj, f.name,
                 FrozenDict({k: readonly(x) if isinstance(x, np.ndarray) else x

@@ -140,9 +140,14 @@ class Proposal:
     message: str
     n_arcs: int
     diffusion: str | None
-    candidates: Any
+    _table: Any = field(repr=False)
     fits: tuple = field(repr=False)
     drt: DRTResult = field(repr=False)
+
+    @property
+    def candidates(self):
+        """The candidate table (a fresh copy: the proposal itself cannot change)."""
+        return self._table.copy()
 
     @property
     def weights(self) -> dict[str, float]:
@@ -654,7 +659,7 @@ def propose(
         message=message,
         n_arcs=len(best_spec.arcs),
         diffusion=best_spec.diffusion,
-        candidates=table,
+        _table=table,
         fits=tuple(fits),
         drt=res,
     )

@@ -10,20 +10,14 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 
 from ..errors import EisfitError, EisfitWarning
+from ..results import FrozenDict, readonly
 
 __all__ = ["Spectrum"]
-
-
-def _readonly(a: np.ndarray) -> np.ndarray:
-    a = np.array(a, copy=True)
-    a.setflags(write=False)
-    return a
 
 
 class Spectrum:
@@ -96,10 +90,13 @@ class Spectrum:
                     EisfitWarning,
                     stacklevel=2,
                 )
-        self._freq = _readonly(f)
-        self._Z = _readonly(z)
-        self._use = _readonly(m)
-        self._meta = MappingProxyType(dict(meta or {}))
+        object.__setattr__(self, "_freq", readonly(f))
+        object.__setattr__(self, "_Z", readonly(z))
+        object.__setattr__(self, "_use", readonly(m))
+        object.__setattr__(self, "_meta", FrozenDict(meta or {}))
+
+    def __setattr__(self, key, value):
+        raise AttributeError("a Spectrum is immutable; use with_use, exclude, crop, with_meta")
 
     # -- construction helpers -------------------------------------------------------
     @classmethod

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import warnings
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -21,12 +20,6 @@ __all__ = ["DEFAULT_LAM_GRID", "drt"]
 
 #: λ grid scanned by default (λ is relative: the penalty is normalised to the data).
 DEFAULT_LAM_GRID = np.logspace(-9, 1, 11)
-
-
-def _ro(a: np.ndarray) -> np.ndarray:
-    a = np.array(a, copy=True)
-    a.setflags(write=False)
-    return a
 
 
 def _select(spectrum: Spectrum, fmin, fmax, capacitive_only: bool):
@@ -208,7 +201,7 @@ def _result(prob, point: ScanPoint, crit: str, lams, scores, weight: str) -> DRT
         idx = np.flatnonzero(F >= ne)
         cov_g[np.ix_(Fg, Fg)] = cov[np.ix_(idx, idx)]
     Z_fit = prob.K @ point.sol.x
-    res = (prob.Z.real - Z_fit.real) * prob.w_re + 1j * (prob.Z.imag - Z_fit.imag) * prob.w_im
+    wres = (prob.Z.real - Z_fit.real) * prob.w_re + 1j * (prob.Z.imag - Z_fit.imag) * prob.w_im
     window = (1 / (2 * np.pi * prob.freq.max()), 1 / (2 * np.pi * prob.freq.min()))
     peaks = find_peaks(
         prob.tau, gamma, prob.h, cov_g, window, refit=_refit_test(prob, point, sigma2)
@@ -216,24 +209,25 @@ def _result(prob, point: ScanPoint, crit: str, lams, scores, weight: str) -> DRT
     c_inv = extras.get("C_inv")
     C = None if "C_inv" not in extras else (np.inf if c_inv == 0 else 1.0 / c_inv)
     return DRTResult(
-        tau=_ro(prob.tau),
-        gamma=_ro(gamma),
-        gamma_std=_ro(np.sqrt(np.clip(np.diag(cov_g), 0, None))),
+        tau=prob.tau,
+        gamma=gamma,
+        gamma_std=np.sqrt(np.clip(np.diag(cov_g), 0, None)),
         R_inf=float(extras["R_inf"]),
         L=float(extras.get("L", 0.0)),
         C=None if C is None else float(C),
         lam=float(point.lam),
         criterion=crit,
-        lam_grid=_ro(lams),
-        scores=MappingProxyType({k: _ro(v) for k, v in scores.items()}),
-        freq=_ro(prob.freq),
-        Z=_ro(prob.Z),
-        Z_fit=_ro(Z_fit),
-        residuals=_ro(res),
+        lam_grid=lams,
+        scores=dict(scores),
+        freq=prob.freq,
+        Z=prob.Z,
+        Z_fit=Z_fit,
+        residuals=(prob.Z - Z_fit) / np.abs(prob.Z),
+        weighted_residuals=wres,
         weight=weight,
         h=float(prob.h),
         sigma2=float(sigma2),
-        _cov=_ro(cov_g),
+        _cov=cov_g,
         _peaks=tuple(peaks),
     )
 

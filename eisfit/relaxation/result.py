@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..linear.kernels import kernel_matrix
+from ..results import frozen_arrays
 from .peaks import Peak, assign_basins, find_peaks
 
 __all__ = ["DRTResult", "WEAK_SIGNIFICANCE"]
@@ -50,8 +51,10 @@ class DRTResult:
     Z_fit : numpy.ndarray
         Model impedance at ``freq``.
     residuals : numpy.ndarray
-        Weighted residuals ``(Z − Z_fit)·w`` as complex numbers (real and imaginary
-        parts weighted separately).
+        ``(Z − Z_fit)/|Z|``: data minus model, relative, like every residual in eisfit.
+    weighted_residuals : numpy.ndarray
+        ``(Z − Z_fit)·w`` with the DRT's own weights (real and imaginary parts weighted
+        separately): what the regularised fit minimised.
     weight : str
         Weighting used.
     h : float
@@ -74,12 +77,16 @@ class DRTResult:
     Z: np.ndarray
     Z_fit: np.ndarray
     residuals: np.ndarray
+    weighted_residuals: np.ndarray
     weight: str
     h: float
     sigma2: float
     _cov: np.ndarray = field(repr=False)
     _peaks: tuple = field(repr=False, default=())
     _selected: dict = field(repr=False, default_factory=dict, compare=False)
+
+    def __post_init__(self):
+        frozen_arrays(self)
 
     # -- derived quantities -----------------------------------------------------------
     @property
@@ -90,7 +97,13 @@ class DRTResult:
     @property
     def chi2(self) -> float:
         """Sum of squared weighted residuals."""
-        return float(np.sum(self.residuals.real**2 + self.residuals.imag**2))
+        r = self.weighted_residuals
+        return float(np.sum(r.real**2 + r.imag**2))
+
+    @property
+    def n_points(self) -> int:
+        """Number of frequencies the DRT was fitted to."""
+        return int(self.freq.size)
 
     @property
     def window(self) -> tuple[float, float]:

@@ -240,12 +240,13 @@ def test_weighting_options():
     mod = ef.drt(s, lam=1e-3)
     unit = ef.drt(s, lam=1e-3, weight="unit")
     prop = ef.drt(s, lam=1e-3, weight="proportional")
-    np.testing.assert_allclose(unit.residuals, s.sorted().Z - unit.Z_fit)
+    np.testing.assert_allclose(unit.weighted_residuals, s.sorted().Z - unit.Z_fit)
+    np.testing.assert_allclose(unit.residuals, (s.sorted().Z - unit.Z_fit) / np.abs(s.sorted().Z))
     Zs = s.sorted().Z
     d = Zs - prop.Z_fit
     floor = 1e-3 * np.abs(Zs)
     np.testing.assert_allclose(
-        prop.residuals,
+        prop.weighted_residuals,
         d.real / np.maximum(np.abs(Zs.real), floor) + 1j * d.imag / np.maximum(np.abs(Zs.imag), floor),
     )
     # σ = |Z| reproduces modulus weighting exactly; complex σ weights parts separately

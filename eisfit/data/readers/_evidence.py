@@ -6,6 +6,7 @@ point); nothing here looks at names.
 
 from __future__ import annotations
 
+from itertools import permutations
 from typing import Any
 
 import numpy as np
@@ -140,24 +141,107 @@ def _magnitude_ok(t: np.ndarray, a: int, b: int, c: int, rows: Any = slice(None)
     return True
 
 
-def _phase_fit(
-    t: np.ndarray, re: int, im: int, p: int, rows: Any = slice(None)
-) -> list[tuple[int, str]]:
-    """Signs ``s`` and units for which column ``p`` equals atan2(s·im, re)."""
-    x, y, ph = t[rows, re], t[rows, im], t[rows, p]
-    ok = np.isfinite(x) & np.isfinite(y) & np.isfinite(ph)
+_UNITS = {"deg": (180 / np.pi, _DEG_TOL), "rad": (1.0, _RAD_TOL)}
+
+
+def _fit_frac(x: np.ndarray, y: np.ndarray, ph: np.ndarray, s: int, unit: str) -> float:
+    """Fraction of rows where ``ph`` equals atan2(s·y, x) in ``unit`` within tolerance."""
+    scale, tol = _UNITS[unit]
+    pred = np.arctan2(s * y, x) * scale
+    return float(np.mean(_angle_diff(ph, pred, scale) <= tol + 1e-3 * np.abs(pred)))
+
+
+def _finite_rows(t: np.ndarray, cols: tuple[int, ...], rows: Any = slice(None)):
+    v = [t[rows, k] for k in cols]
+    ok = np.logical_and.reduce([np.isfinite(c) for c in v])
     if ok.sum() < 3 or ok.mean() < _MATCH:
+        return None
+    return [c[ok] for c in v]
+
+
+def _phase_fit(
+    t: np.ndarray, re: int, im: int, p: int, rows: Any = slice(None), *, guard: bool = True
+) -> list[tuple[int, str]]:
+    """Signs ``s`` and units for which column ``p`` equals atan2(s·im, re).
+
+    With ``guard`` a phase column of ~0 everywhere confirms nothing and gives no fit;
+    without it every relation that holds is returned (to find competing readings).
+    """
+    v = _finite_rows(t, (re, im, p), rows)
+    if v is None:
         return []
-    x, y, ph = x[ok], y[ok], ph[ok]
+    x, y, ph = v
     out = []
-    for unit, scale, tol in (("deg", 180 / np.pi, _DEG_TOL), ("rad", 1.0, _RAD_TOL)):
-        if np.max(np.abs(ph)) <= 10 * tol:  # a phase of ~0 everywhere confirms nothing
+    for unit, (_, tol) in _UNITS.items():
+        if guard and np.max(np.abs(ph)) <= 10 * tol:  # a phase of ~0 confirms nothing
             continue
         for s in (1, -1):
-            pred = np.arctan2(s * y, x) * scale
-            diff = _angle_diff(ph, pred, scale)
-            if np.mean(diff <= tol + 1e-3 * np.abs(pred)) >= _MATCH:
+            if _fit_frac(x, y, ph, s, unit) >= _MATCH:
                 out.append((s, unit))
+    return out
+
+
+def _pins_real_part(t: np.ndarray, re: int, im: int, s: int, p: int, unit: str) -> bool:
+    """The phase relation fails with Z' twice or half as large: it tells which column is Z'.
+
+    Near 0° (Z'' ≈ 0) or ±90° (Z' ≈ 0) the phase hardly depends on Z', and any column
+    of about the right size would fit as well as ``re``.
+    """
+    v = _finite_rows(t, (re, im, p))
+    if v is None:
+        return False
+    x, y, ph = v
+    return all(_fit_frac(k * x, y, ph, s, unit) < _MATCH for k in (2.0, 0.5))
+
+
+def _small_angle(t: np.ndarray, re: int, im: int, s: int, unit: str) -> bool:
+    """atan2(s·im, re) equals s·im/re within the tolerance on (nearly) every row.
+
+    The relation is then the product phase·Z' ∝ Z'', which the same columns satisfy in
+    other arrangements (Z'' and phase exchanged, with another column as Z', ...).
+    """
+    v = _finite_rows(t, (re, im))
+    if v is None:
+        return False
+    x, y = v
+    scale, tol = _UNITS[unit]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        exact = np.arctan2(s * y, x) * scale
+        lin = np.where(x > 0, s * y / x * scale, np.inf)
+    return bool(np.mean(np.abs(exact - lin) <= tol + 1e-3 * np.abs(exact)) >= _MATCH)
+
+
+def _rereadings(
+    t: np.ndarray, hyp: tuple[int, int, int, int, str], usable: list[int]
+) -> list[tuple[int, int, int]]:
+    """Other (Z', Z'', phase) readings of a small-angle relation's columns that fit too.
+
+    ``hyp`` is ``(re, im, s, p, unit)``. Only for a small-angle relation (see
+    :func:`_small_angle`): arrangements that reuse at least two of its three columns,
+    with any usable column as the third, in either sign and unit; the ~0 guard applies
+    only when the phase is that third column. A relation with large phases is not a
+    product and has no such twins.
+    """
+    re, im, s, p, unit = hyp
+    if not _small_angle(t, re, im, s, unit):
+        return []
+    own = {re, im, p}
+    rows = _rows(t.shape[0])
+    seen: set[tuple[int, int, int]] = set()
+    out = []
+    for extra in [None, *usable]:
+        pool = sorted(own | ({extra} if extra is not None else set()))
+        for tri in permutations(pool, 3):
+            if tri in seen or len(own & set(tri)) < 2:
+                continue
+            seen.add(tri)
+            skip = {(s, unit)} if tri == (re, im, p) else set()
+            # which of its own columns is the phase is the question, so no guard there;
+            # another column of ~0 everywhere as the phase confirms nothing, as always
+            guard = tri[2] not in own
+            if set(_phase_fit(t, *tri, rows, guard=guard)) - skip:
+                if set(_phase_fit(t, *tri, guard=guard)) - skip:
+                    out.append(tri)
     return out
 
 

@@ -39,6 +39,8 @@ from ._evidence import (
     _is_time,
     _magnitude_ok,
     _phase_fit,
+    _pins_real_part,
+    _rereadings,
     is_frequency,
 )
 
@@ -402,6 +404,40 @@ def _meta_columns(t: np.ndarray, roles: Roles, free: Sequence[int]) -> None:
             roles.extra.append(k)
 
 
+def _check_discriminating(t, hyp, usable, names, path, line) -> None:
+    """Refuse a phase relation that would hold as well for other columns.
+
+    ``hyp`` is ``(re, im, s, p, unit)``, the only orientation found. The phase singles
+    out Z' only if Z' twice or half as large would not fit; and a small-angle relation
+    (phase ≈ Z''/Z') must have no other reading of its columns that fits too.
+    """
+    re, im, s, p, unit = hyp
+    width = t.shape[1]
+    freq = [k for k in usable if k not in (re, im, p) and is_frequency(t[:, k])]
+    if not _pins_real_part(t, re, im, s, p, unit):
+        why = (
+            f"column {_label(names, p)} fits the phase of column {_label(names, re)} as Z' "
+            "but would fit as well with Z' twice or half as large (a phase near 0° or "
+            "±90° does not tell which column is Z')"
+        )
+        raise _ambiguous(path, line, why, names, freq, [re, im, p], width)
+    other = _rereadings(t, hyp, usable)
+    if other:
+        lab = [_label(names, k) for k in (re, im, p)]
+        alt = "; ".join(
+            f"Z'={_label(names, a)}, Z''={_label(names, b)}, phase={_label(names, c)}"
+            for a, b, c in other[:3]
+        )
+        why = (
+            f"the phase is small, so phase ≈ Z''/Z' and the columns read as Z'={lab[0]}, "
+            f"Z''={lab[1]}, phase={lab[2]} fit as well read otherwise ({alt}"
+            + (f"; {len(other) - 3} more" if len(other) > 3 else "")
+            + ")"
+        )
+        cand = sorted({re, im, p} | {k for tri in other for k in tri})
+        raise _ambiguous(path, line, why, names, [k for k in freq if k not in cand], cand, width)
+
+
 def _from_content(t, named: Roles, header: list[str], usable, numeric, path, line) -> Roles:
     names = named.names
     width = t.shape[1]
@@ -437,11 +473,13 @@ def _from_content(t, named: Roles, header: list[str], usable, numeric, path, lin
         if len({p for p, _ in ps}) != 1:
             raise _ambiguous(path, line, "several columns fit the phase", names, [], usable, width)
         p, unit = ps[0]
+        mods = [c for a, b, c in triples if {a, b} == {re, im}]
+        if not mods:  # no |Z| backs the pair up: the phase alone must single the roles out
+            _check_discriminating(t, (re, im, s, p, unit), usable, names, path, line)
         roles.index["zre"] = re
         roles.index["zim" if s > 0 else "neg_zim"] = im
         roles.index["phase"] = p
         roles.phase_rad = unit == "rad"
-        mods = [c for a, b, c in triples if {a, b} == {re, im}]
         if len(mods) == 1:
             roles.index["zmod"] = mods[0]
         claimed = {re, im, p, *mods}
