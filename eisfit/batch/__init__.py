@@ -2,7 +2,7 @@
 
 >>> import eisfit as ef
 >>> folder, sidecar = ef.batch.example_folder()   # 18 real coin-cell spectra
->>> res = ef.batch.run(folder, "L0 - R0 - (R1 | Q1) - (R2 | Q2) - Wo3",
+>>> res = ef.batch.run(folder, "L0 - R0 - (R1 | Q1) - (R2 | Q2) - (R3 | Q3) - Ws4",
 ...                    pattern="{cell}_cycle{cycle:d}", sidecar=sidecar, n_jobs=1, kk=False)
 >>> sorted(res.growth["cell"].unique())
 ['25C01', '25C02', '25C05']

@@ -481,7 +481,7 @@ def run(
     --------
     >>> import eisfit as ef
     >>> folder, sidecar = ef.batch.example_folder()
-    >>> res = ef.batch.run(folder, "L0 - R0 - (R1 | Q1) - (R2 | Q2) - Wo3",
+    >>> res = ef.batch.run(folder, "L0 - R0 - (R1 | Q1) - (R2 | Q2) - (R3 | Q3) - Ws4",
     ...                    pattern="{cell}_cycle{cycle:d}", sidecar=sidecar,
     ...                    groups={"interfacial": ["R1", "R2"]}, n_jobs=1)
     >>> g = res.growth.set_index(["cell", "parameter"])

@@ -94,8 +94,9 @@ class Circuit:
         Examples
         --------
         >>> import eisfit as ef
-        >>> ef.parse("R0 - (R1 | C1)").impedance([1e6], {"R0": 1, "R1": 2, "C1": 1e-3})
-        array([1.00000000e+00-1.59154943e-07j])
+        >>> z = ef.parse("R0 - (R1 | C1)").impedance([1.0], {"R0": 1, "R1": 2, "C1": 1e-3})
+        >>> complex(round(z[0].real, 6), round(z[0].imag, 6))   # 1 + 2/(1 + 2π·2e-3 j)
+        (2.999684-0.025129j)
         """
         missing = [p for p in self.parameters if p not in values]
         if missing:

@@ -43,8 +43,8 @@ class Spectrum:
     --------
     >>> import numpy as np, eisfit as ef
     >>> s = ef.Spectrum([1e3, 1.0], [10 - 1j, 20 - 5j], meta={"cell": "A"})
-    >>> s.sorted().freq
-    array([1.e+00, 1.e+03])
+    >>> s.sorted().freq.tolist()
+    [1.0, 1000.0]
     """
 
     __slots__ = ("_freq", "_Z", "_use", "_meta")
