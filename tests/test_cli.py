@@ -92,14 +92,39 @@ def _example_file():
     return folder / "25C01_cycle1.csv"
 
 
-def test_kk_and_drt_commands_on_a_real_spectrum(capsys):
-    f = _example_file()
-    assert main(["kk", str(f)]) == 0
+def _write(path, f, Z):
+    lines = ["freq_Hz,z_real_ohm,z_imag_ohm"] + [f"{a:.12g},{z.real:.12g},{z.imag:.12g}"
+                                                 for a, z in zip(f, Z)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_kk_command_passes_a_consistent_spectrum_and_fails_a_drifting_one(tmp_path, capsys):
+    import numpy as np
+
+    f = np.logspace(5, -2, 71)
+    w = 2 * np.pi * f
+    t = np.linspace(0, 1, 71) ** 3  # fraction of the sweep elapsed (slow points last)
+    rng = np.random.default_rng(2)
+    noise = 1e-3 * (rng.standard_normal(71) + 1j * rng.standard_normal(71))
+    good = 5 + 20 / (1 + (1j * w * 1e-4) ** 0.9) + 50 / (1 + (1j * w * 1e-1) ** 0.8)
+    R2 = 50 * (1 + 0.15 * t)  # the slow resistance grows 15 % during the sweep
+    bad = 5 + 20 / (1 + (1j * w * 1e-4) ** 0.9) + R2 / (1 + (1j * w * 1e-1 * R2 / 50) ** 0.8)
+    assert main(["kk", str(_write(tmp_path / "good.csv", f, good * (1 + noise)))]) == 0
+    assert "Kramers-Kronig PASS" in capsys.readouterr().out
+    assert main(["kk", str(_write(tmp_path / "bad.csv", f, bad * (1 + noise)))]) == 0
     out = capsys.readouterr().out
-    assert "Kramers-Kronig" in out and ("PASS" in out or "FAIL" in out)
-    assert main(["drt", str(f)]) == 0
-    out = capsys.readouterr().out
-    assert "peak(s)" in out
+    assert "Kramers-Kronig FAIL" in out and "lowest frequencies" in out
+
+
+def test_drt_command_counts_the_peaks(tmp_path, capsys):
+    import numpy as np
+
+    f = np.logspace(5, -2, 71)
+    w = 2 * np.pi * f
+    Z = 5 + 20 / (1 + (1j * w * 1e-4) ** 0.9) + 50 / (1 + (1j * w * 1e-1) ** 0.8)
+    assert main(["drt", str(_write(tmp_path / "two.csv", f, Z))]) == 0
+    assert "2 peak(s)" in capsys.readouterr().out
 
 
 def test_example_folder_ships_with_source_and_sidecar():

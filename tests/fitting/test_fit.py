@@ -107,7 +107,11 @@ def test_bounds_respected_and_flagged():
     res = ef.fit(text, spec, bounds={"Q1_n": (0.5, 0.85), "R1": (1, 1e4)})
     assert 0.5 <= res.values["Q1_n"] <= 0.85
     assert "Q1_n" in res.at_bound and "R1" not in res.at_bound
-    assert any("bound" in w for w in res.warnings) or "bound" in res.message
+    # an exponent forced 0.05 below the truth cannot describe the arc: a failure that
+    # names the parameter holding it back
+    assert not res.success and "stuck at a bound: Q1_n" in res.message
+    free = ef.fit(text, spec)
+    assert free.success and not free.at_bound
 
 
 def test_wrong_model_is_reported_as_failure():
