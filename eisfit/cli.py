@@ -68,6 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help='file-name template for metadata, e.g. "{cell}_cycle{cycle:d}"')
     b.add_argument("--glob", default="*", help="only files matching this glob (e.g. '*.mpt')")
     b.add_argument("--no-recursive", action="store_true", help="do not search sub-folders")
+    b.add_argument("--cell-column", default=None, metavar="FIELD",
+                   help="metadata field naming the cell of each spectrum (file name pattern, "
+                   "sidecar or a column of the file, e.g. seriesIdx); multi-cell files are split")
+    b.add_argument("--order-by", default=None, metavar="FIELD",
+                   help="metadata field ordering each cell's sequence (default: state, cycle, "
+                   "time, soc)")
     b.add_argument("--sidecar", default=None,
                    help="CSV/Excel table with a 'cell' or 'file' column (area, thickness, ...)")
     b.add_argument("--group", action="append", type=_kv, default=[], metavar="NAME=P1+P2",
@@ -160,6 +166,8 @@ def _cmd_batch(a) -> int:
             incremental=not a.no_cache,
             progress=progress,
             report=not a.no_report,
+            cell_column=a.cell_column,
+            order_by=a.order_by,
         )
     except EisfitError as e:
         raise _UsageError(str(e)) from e

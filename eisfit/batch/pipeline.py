@@ -64,6 +64,17 @@ def _default_cell(path: Path, rel: str, root: Path | None) -> str:
 # ---------------------------------------------------------------------------------------
 # 1. plan
 # ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Part:
+    """The unit a task fits: a whole file, or a run of spectra of one cell in a file."""
+
+    id: str
+    path: Path
+    rel: str
+    indices: tuple[int, ...] | None = None
+    spectra: tuple | None = None  # the spectra, read in the planning process
+
+
 @dataclass
 class Plan:
     """What a run will do: files, metadata, cells in order, jobs and options."""
@@ -73,7 +84,8 @@ class Plan:
     pre_meta: dict[str, dict]  # relative name → metadata known before reading
     defaults: dict[str, dict]  # relative name → fallback metadata (cell from the folder)
     hashes: dict[str, str]
-    chains: dict[str, list[str]]  # cell → relative names in sequence order
+    chains: dict[str, list[str]]  # cell → part ids in sequence order
+    parts: dict[str, "Part"]
     options: RunOptions
     groups: dict[str, tuple[str, ...]]
     out: Path | None
@@ -89,8 +101,16 @@ class Plan:
 
 
 def plan(paths, model, *, out=None, options: RunOptions | None = None, pattern=None, glob="*",
-         recursive=True, sidecar=None, groups=None, chunk_size=50, incremental=True) -> Plan:
-    """Find the files and their metadata, and order each cell's files (see module)."""
+         recursive=True, sidecar=None, groups=None, chunk_size=50, incremental=True,
+         cell_column=None, order_by=None) -> Plan:
+    """Find the files and their metadata, and order each cell's spectra (see module).
+
+    ``cell_column`` names the metadata field that says which cell a spectrum belongs to;
+    when the file name or sidecar do not give it, the file is read here and its spectra
+    are split by that field (a wide or long table, a multi-spectrum file) into runs of
+    at most ``chunk_size`` spectra, fitted in parallel. ``order_by`` names the field that
+    orders a cell's sequence (default: state, cycle, time, SOC).
+    """
     mplan = ModelPlan.from_spec(model)
     options = options or RunOptions(plan=mplan)
     pat = FilenamePattern(pattern) if pattern else None
@@ -134,36 +154,87 @@ def plan(paths, model, *, out=None, options: RunOptions | None = None, pattern=N
             f"{unmatched[0]!r}; their metadata comes from headers only",
             EisfitWarning, stacklevel=3,
         )
-    chains: dict[str, list[str]] = {}
-    for _, rel in files:
-        cell = str(pre_meta[rel].get("cell", defaults[rel]["cell"]))
-        chains.setdefault(cell, []).append(rel)
-    for cell in chains:
-        chains[cell].sort(key=lambda r: (order_value(pre_meta[r]), natural_key(r)))
-    chains = dict(sorted(chains.items(), key=lambda kv: natural_key(kv[0])))
+    hashes = {rel: file_hash(f) for f, rel in files}
+    chains, parts = _cells(files, pre_meta, defaults, hashes, cell_column, order_by,
+                           int(chunk_size))
     cache = None
     if out_dir is not None:
         cache = FitCache(out_dir / CACHE_DIR) if incremental else None
     return Plan(
         roots=roots, files=files, pre_meta=pre_meta, defaults=defaults,
-        hashes={rel: file_hash(f) for f, rel in files}, chains=chains, options=options,
+        hashes=hashes, chains=chains, parts=parts, options=options,
         groups={k: tuple(v) for k, v in (groups or {}).items()}, out=out_dir, cache=cache,
         chunk_size=int(chunk_size),
     )
 
 
+def _order_key(meta: Mapping[str, Any], order_by: str | None, tie) -> tuple:
+    if order_by is not None:
+        v = meta.get(order_by)
+        try:
+            return ((0, float(v)), tie)
+        except (TypeError, ValueError):
+            return ((1, str(v)), tie)
+    return (order_value(meta), tie)
+
+
+def _cells(files, pre_meta, defaults, hashes, cell_column, order_by, chunk):
+    """Cells and their sequences of parts (files, or runs of spectra inside a file)."""
+    from ..data.readers import read
+
+    field = cell_column or "cell"
+    chains: dict[str, list[tuple]] = {}
+    parts: dict[str, Part] = {}
+    for f, rel in files:
+        meta = {**defaults[rel], **pre_meta[rel]}
+        if cell_column is None or cell_column in pre_meta[rel]:
+            cell = str(meta.get(field, defaults[rel]["cell"]))
+            parts[rel] = Part(rel, f, rel)
+            chains.setdefault(cell, []).append((_order_key(pre_meta[rel], order_by,
+                                                           natural_key(rel)), rel))
+            continue
+        try:  # the cell is in the file's content: read it here and split it
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                spectra = read(f)
+        except Exception:  # the worker records why (a file that cannot be read stays one part)
+            parts[rel] = Part(rel, f, rel)
+            chains.setdefault(str(defaults[rel]["cell"]), []).append(((), rel))
+            continue
+        by_cell: dict[str, list[tuple]] = {}
+        for i, spec in enumerate(spectra):
+            m = {**defaults[rel], **dict(spec.meta), **pre_meta[rel]}
+            v = m.get(field, defaults[rel]["cell"])
+            cell = str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+            by_cell.setdefault(cell, []).append((_order_key(m, order_by, i), i, spec))
+        for cell, items in by_cell.items():
+            items.sort(key=lambda t: t[0])
+            for s0 in range(0, len(items), chunk):
+                run = items[s0 : s0 + chunk]
+                pid = f"{rel}#{cell}#{s0}"
+                parts[pid] = Part(pid, f, rel, tuple(i for _, i, _ in run),
+                                  tuple(sp for _, _, sp in run))
+                chains.setdefault(cell, []).append((run[0][0], pid))
+    ordered = {}
+    for cell in sorted(chains, key=natural_key):
+        ordered[cell] = [pid for _, pid in sorted(chains[cell], key=lambda t: t[0])]
+    return ordered, parts
+
+
 def _auto_models(p: Plan, executor) -> dict[str, str]:
     """One DRT-proposed model per cell (from its first and last file), cached."""
     todo, found = [], {}
-    paths = {rel: str(f) for f, rel in p.files}
     for cell, chain in p.chains.items():
-        picks_ = [chain[0]] if len(chain) == 1 else [chain[0], chain[-1]]
-        key = _key("auto", [p.hashes[rel] for rel in picks_])
+        ends = [p.parts[chain[0]]] + ([p.parts[chain[-1]]] if len(chain) > 1 else [])
+        items = [(str(pt.path), pt.indices[0] if pt.indices else 0) for pt in ends]
+        if len(chain) == 1 and ends[0].indices and len(ends[0].indices) > 1:
+            items.append((str(ends[0].path), ends[0].indices[-1]))
+        key = _key("auto", [(p.hashes[pt.rel], i) for pt, (_, i) in zip(ends * 2, items)])
         hit = p.cache.get_any(key) if p.cache is not None else None
         if hit and hit.get("text"):
             found[cell] = hit["text"]
         else:
-            todo.append(((cell, key), tuple(paths[r] for r in picks_)))
+            todo.append(((cell, key), tuple(items)))
     for (cell, key), res, err in executor.map_unordered(propose_task, todo):
         if err is None and res.get("text"):
             found[cell] = res["text"]
@@ -177,19 +248,20 @@ def _auto_models(p: Plan, executor) -> dict[str, str]:
 
 
 def _jobs(p: Plan) -> None:
-    """Cache keys and file jobs; the report's files get their DRT in the worker."""
-    paths = {rel: str(f) for f, rel in p.files}
+    """Cache keys and jobs; the report's spectra get their DRT in the worker."""
     fp = p.options.fingerprint()
     shown = set(list(p.chains)[:MAX_CELLS])
     for cell, chain in p.chains.items():
-        drt_files = {chain[i] for i in picks(len(chain))} if cell in shown else set()
-        for rel in chain:
-            state = p.pre_meta[rel].get("state")
+        drt_parts = {chain[i] for i in picks(len(chain))} if cell in shown else set()
+        for pid in chain:
+            pt = p.parts[pid]
+            state = p.pre_meta[pt.rel].get("state")
             auto = p.auto_text.get(cell)
-            want_drt = rel in drt_files and bool(p.settings.get("report"))
-            key = _key(p.hashes[rel], fp, auto, state, want_drt)
-            p.jobs[rel] = FileJob(paths[rel], rel, p.hashes[rel], key, p.pre_meta[rel], auto,
-                                  want_drt)
+            want_drt = pid in drt_parts and bool(p.settings.get("report"))
+            key = _key(p.hashes[pt.rel], fp, auto, state, want_drt, pt.indices)
+            p.jobs[pid] = FileJob(str(pt.path), pt.rel, p.hashes[pt.rel], key,
+                                  p.pre_meta[pt.rel], auto, want_drt, pt.indices, pt.spectra,
+                                  pid)
 
 
 # ---------------------------------------------------------------------------------------
@@ -213,24 +285,31 @@ class _Store:
         self.keys[rel] = key
         self.n_spectra[rel] = sum(1 for r in rows if r["spectrum"] is not None)
         for r in rows:  # which metadata columns the tables will need, and their kinds
-            for k, v in self.merged(rel, r["meta"]).items():
+            for k, v in self.merged(r["file"], r["meta"]).items():
                 vals = self.meta_values.setdefault(k, set())
                 if v is not None and len(vals) < 50:
                     vals.add(v if isinstance(v, (bool, int, float, str)) else str(v))
-        if self.cache is not None:
-            if persist:
+        if self.cache is not None and persist:
+            try:
                 self.cache.put(key, outcomes, rows)
-        else:
+                return
+            except Exception as e:  # a cache that cannot be written must not lose results
+                warnings.warn(f"{rel}: not cached ({type(e).__name__}: {e})", EisfitWarning,
+                              stacklevel=3)
+                self.mem[rel] = (outcomes, rows)
+        elif self.cache is None:
             self.mem[rel] = (outcomes, rows)
 
     def rows(self, rel: str) -> list[dict]:
+        if rel in self.mem:
+            return self.mem[rel][1]
         if self.cache is not None:
             doc = self.cache.get(self.keys[rel])
             return doc["rows"] if doc else []
         return self.mem.get(rel, ([], []))[1]
 
     def outcome(self, rel: str, index: int) -> SpectrumOutcome | None:
-        if self.cache is not None:
+        if self.cache is not None and rel not in self.mem:
             doc = self.cache.get(self.keys[rel]) or {"outcomes": []}
             for d in doc["outcomes"]:
                 if d["spectrum"] == index:
@@ -252,15 +331,16 @@ def execute(p: Plan, executor, store: _Store, progress: bool = False) -> dict[st
     status: dict[str, str] = {}
     tasks: list[tuple[tuple[str, ...], Task]] = []
     for cell, chain in p.chains.items():
-        for s in range(0, len(chain), p.chunk_size):
+        step = 1 if p.parts[chain[0]].spectra is not None else p.chunk_size
+        for s in range(0, len(chain), step):
             prev_ok = None
             pending: list[FileJob] = []
-            for rel in chain[s : s + p.chunk_size]:
+            for rel in chain[s : s + step]:  # part ids
                 job = p.jobs[rel]
                 hit = p.cache.get(job.key) if p.cache is not None else None
                 if hit is not None:
                     if pending:
-                        tasks.append((tuple(j.rel for j in pending), Task(tuple(pending), p.options, prev_ok)))
+                        tasks.append((tuple(j.part for j in pending), Task(tuple(pending), p.options, prev_ok)))
                         pending = []
                     prev_ok = _last_values(hit["rows"]) or prev_ok
                     store.put(rel, job.key, None, hit["rows"], persist=False)
@@ -268,14 +348,14 @@ def execute(p: Plan, executor, store: _Store, progress: bool = False) -> dict[st
                 else:
                     pending.append(job)
             if pending:
-                tasks.append((tuple(j.rel for j in pending), Task(tuple(pending), p.options, prev_ok)))
+                tasks.append((tuple(j.part for j in pending), Task(tuple(pending), p.options, prev_ok)))
     bar = _progress(progress, sum(len(t.jobs) for _, t in tasks))
     try:
         for rels, res, err in executor.map_unordered(run_task, tasks):
             if err is not None:
                 for rel in rels:
                     job = p.jobs[rel]
-                    o = SpectrumOutcome(file=rel, hash=job.hash, spectrum=None, meta=dict(job.meta),
+                    o = SpectrumOutcome(file=job.rel, hash=job.hash, spectrum=None, meta=dict(job.meta),
                                         error=f"task failed: {type(err).__name__}: {err}",
                                         stage="task")
                     store.put(rel, job.key, [o], [outcome_rows(o, {}, {})], persist=False)
@@ -349,10 +429,11 @@ def tabulate(p: Plan, store: _Store) -> Tabulated:
     counts = {"spectra": 0, "failed": 0, "poor_fits": 0}
     try:
         for cell, chain in p.chains.items():
-            for rel in chain:
-                for r in store.rows(rel):
+            for pid in chain:
+                for r in store.rows(pid):
+                    rel = r["file"]
                     head = {"file": rel, "spectrum": r["spectrum"],
-                            **p.merged_meta(rel, r["meta"])}
+                            **p.merged_meta(rel, r["meta"]), "cell": cell}
                     srow = {**head, **r["fields"]}
                     spectra_sink.write([srow])
                     counts["spectra"] += 1
@@ -366,8 +447,7 @@ def tabulate(p: Plan, store: _Store) -> Tabulated:
                     param_sink.write(prows)
                     trend_rows += [q for q in prows if q["unit"] == "Ω" and q["kind"] != "derived"]
                     if r["drawable"]:
-                        refs.setdefault(str(head.get("cell", cell)), []).append(
-                            (rel, r["spectrum"], r["drt"]))
+                        refs.setdefault(cell, []).append((pid, r["spectrum"], r["drt"]))
     except BaseException:
         for s in (spectra_sink, param_sink):
             if isinstance(s, CsvSink):
@@ -413,6 +493,8 @@ def run(
     incremental: bool = True,
     progress: bool = False,
     report: bool = True,
+    cell_column: str | None = None,
+    order_by: str | None = None,
     weight: str | None = None,
     fixed: Mapping[str, float] | None = None,
     keep_order: bool | None = None,
@@ -466,6 +548,14 @@ def run(
         Show a progress bar (needs ``tqdm``).
     report : bool
         Write ``report.html`` and figures (needs ``out``).
+    cell_column : str, optional
+        Metadata field naming the cell of each spectrum (from the file name pattern, the
+        sidecar or the file itself, e.g. ``seriesIdx`` of a wide table). A file whose
+        spectra belong to several cells is split, and each cell's run of spectra is
+        fitted in chunks of ``chunk_size`` spectra in parallel.
+    order_by : str, optional
+        Metadata field ordering each cell's sequence (default: state, then cycle, time,
+        state of charge).
 
     Returns
     -------
@@ -498,7 +588,7 @@ def run(
                           groups=tuple((k, tuple(v)) for k, v in (groups or {}).items()))
     p = plan(paths, model, out=out, options=run_opts, pattern=pattern, glob=glob,
              recursive=recursive, sidecar=sidecar, groups=groups, chunk_size=chunk_size,
-             incremental=incremental)
+             incremental=incremental, cell_column=cell_column, order_by=order_by)
     p.settings.update(report=bool(report and out is not None))
     if n_jobs is None and scheduler is None and len(p.files) <= _SMALL:
         n_jobs = 1  # starting worker processes costs more than a few fits
@@ -518,10 +608,18 @@ def run(
         executor.close()
     import pandas as pd
 
+    by_file: dict[str, list[str]] = {}
+    for pid, pt in p.parts.items():
+        by_file.setdefault(pt.rel, []).append(pid)
+
+    def file_status(rel: str) -> str:
+        st = {status.get(pid, "failed") for pid in by_file.get(rel, [])}
+        return "failed" if "failed" in st else "fitted" if "fitted" in st else "cached"
+
     files_df = pd.DataFrame(
         [{"file": rel, "path": str(f), "hash": p.hashes[rel], "size": f.stat().st_size,
-          "status": status.get(rel, "failed"),
-          "n_spectra": store.n_spectra.get(rel, 0)}
+          "status": file_status(rel),
+          "n_spectra": sum(store.n_spectra.get(pid, 0) for pid in by_file.get(rel, []))}
          for f, rel in p.files],
         columns=["file", "path", "hash", "size", "status", "n_spectra"],
     )
@@ -537,6 +635,7 @@ def run(
         "jump_factor": jump_factor, "n_jobs": n_jobs,
         "scheduler": None if scheduler is None else str(scheduler),
         "executor": executor.name, "chunk_size": chunk_size, "incremental": incremental,
+        "cell_column": cell_column, "order_by": order_by,
         "counts": tab.counts,
     }
     in_memory = p.out is None

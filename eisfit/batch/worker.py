@@ -86,9 +86,11 @@ class RunOptions:
 
 @dataclass(frozen=True)
 class FileJob:
-    """One input file: where it is, its content hash, cache key and pre-read metadata.
+    """One part of the input: a file, or a run of spectra of one cell in a file.
 
-    ``drt``: compute the DRT curve of the spectra the report will draw.
+    ``drt``: compute the DRT curve of the spectra the report will draw. ``indices`` and
+    ``spectra``: the part's spectra (already read, with their positions in the file);
+    ``None``: the whole file, read by the worker.
     """
 
     path: str
@@ -98,6 +100,9 @@ class FileJob:
     meta: Mapping[str, Any] = field(default_factory=dict)
     auto_text: str | None = None
     drt: bool = False
+    indices: tuple[int, ...] | None = None
+    spectra: tuple | None = None
+    part: str = ""  # the plan's id of this part (the file name for a whole file)
 
 
 @dataclass(frozen=True)
@@ -202,15 +207,18 @@ def run_file(job: FileJob, options: RunOptions, prev, state: dict | None = None
              ) -> list[SpectrumOutcome]:
     """Read one file and fit all its spectra in order. ``prev``: the last good values."""
     try:
-        spectra = read(job.path)
-        if not spectra:
+        if job.spectra is not None:
+            items = list(zip(job.indices, job.spectra))
+        else:
+            items = list(enumerate(read(job.path)))
+        if not items:
             raise ValueError("the file holds no spectrum")
     except Exception as e:
         return [SpectrumOutcome(file=job.rel, hash=job.hash, spectrum=None, meta=dict(job.meta),
                                 error=_err(e), stage="read")]
-    want = set(picks(len(spectra))) if job.drt else set()
+    want = {items[k][0] for k in picks(len(items))} if job.drt else set()
     out = []
-    for i, spec in enumerate(spectra):
+    for i, spec in items:
         o = fit_spectrum(spec, job, i, options, prev, i in want, state)
         out.append(o)
         if o.status == "ok":
@@ -238,16 +246,17 @@ def run_task(task: Task) -> list[tuple[str, list[SpectrumOutcome], list[dict]]]:
     return out
 
 
-def propose_task(paths: tuple[str, ...]) -> dict[str, Any]:
-    """DRT model proposal for one cell: the adequate proposal with most arcs over ``paths``.
+def propose_task(items: tuple[tuple[str, int], ...]) -> dict[str, Any]:
+    """DRT model proposal for one cell: the adequate proposal with most arcs over the
+    spectra ``(path, index in file)`` (its first and last).
 
     Returns ``{"text": circuit text or None, "n_arcs": int, "error": str or None}``.
     """
     best: dict[str, Any] = {"text": None, "n_arcs": -1, "adequate": False, "error": None}
     errors = []
-    for p in paths:
+    for p, index in items:
         try:
-            prop = propose(read(p)[0])
+            prop = propose(read(p)[index])
             key = (prop.adequate, prop.n_arcs)
             if best["text"] is None or key > (best["adequate"], best["n_arcs"]):
                 best.update(text=str(prop.circuit), n_arcs=int(prop.n_arcs),

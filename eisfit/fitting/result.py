@@ -338,7 +338,7 @@ class FitResult:
             "poorly_determined": list(self.poorly_determined),
             "meta": {k: v for k, v in self.meta if _jsonable(v)},
         }
-        return json.dumps(d, allow_nan=False)
+        return json.dumps(_clean(d), allow_nan=False)
 
     @classmethod
     def from_json(cls, text: str) -> "FitResult":
@@ -353,7 +353,7 @@ class FitResult:
         return cls(
             circuit=_parse(d["circuit"]),
             parameter_names=tuple(d["parameter_names"]),
-            _values=tuple(d["values"]),
+            _values=tuple(f(v) for v in d["values"]),
             _stderr=tuple(f(s) for s in d["stderr"]),
             _ci=tuple((f(a), f(b)) for a, b in d["ci"]),
             covariance=_unnums(d["covariance"], len(d["parameter_names"])),
@@ -379,7 +379,7 @@ class FitResult:
             nfev=d["nfev"],
             n_starts=d["n_starts"],
             units=tuple(tuple(u) for u in d["units"]),
-            init=tuple(d["init"]),
+            init=tuple(f(v) for v in d["init"]),
             derived=tuple(Derived(**{**x, "stderr": f(x["stderr"]), "value": f(x["value"])}) for x in d["derived"]),
             warnings=tuple(d["warnings"]),
             poorly_determined=tuple(d.get("poorly_determined", ())),
@@ -405,6 +405,17 @@ def _num(v: float):
 
 def _unnum(v) -> float:
     return float(v)
+
+
+def _clean(obj):
+    """JSON-safe copy: non-finite floats become the strings "nan", "inf", "-inf"."""
+    if isinstance(obj, float):
+        return obj if np.isfinite(obj) else _num(obj)
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    return obj
 
 
 def _nums(a) -> list:

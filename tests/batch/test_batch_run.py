@@ -314,3 +314,30 @@ def test_failing_optional_output_is_recorded_and_tables_kept(cycling_folder, tmp
     notes = json.loads((out / "run.json").read_text())["notes"]
     assert notes == ["report.html not written: RuntimeError: figure exploded"]
     assert "figure exploded" in res.summary()
+
+
+def test_cells_from_a_column_inside_one_wide_file(tmp_path):
+    """One file, two cells told apart only by a column of the file itself; each cell's
+    spectra are a sequence of their own, fitted in chunks (in parallel when asked)."""
+    rows = []
+    for cell in (1, 2):
+        for k in range(1, 7):
+            spec = ef.simulate(MODEL, FREQ, truth(cell - 1, k), noise=0.002, seed=10 * cell + k)
+            rows.append({"seriesIdx": cell, "cycle": k,
+                         **{f"ZReal_{f:g}Hz": z.real for f, z in zip(spec.freq, spec.Z)},
+                         **{f"ZImag_{f:g}Hz": z.imag for f, z in zip(spec.freq, spec.Z)}})
+    folder = tmp_path / "w"
+    folder.mkdir()
+    pd.DataFrame(rows).sample(frac=1, random_state=0).to_csv(folder / "wide.csv", index=False)
+    serial = ef.batch.run(folder, MODEL, cell_column="seriesIdx", order_by="cycle", n_jobs=1,
+                          chunk_size=4, report=False)
+    par = ef.batch.run(folder, MODEL, cell_column="seriesIdx", order_by="cycle", n_jobs=2,
+                       chunk_size=4, report=False)
+    assert set(serial.growth["cell"]) == {"1", "2"}
+    g = serial.growth.set_index(["cell", "parameter"])
+    for cell in ("1", "2"):
+        assert g.loc[(cell, "R2"), "slope"] == pytest.approx(4.0, rel=0.05)
+        assert g.loc[(cell, "R2"), "x"] == "cycle"
+    sp = serial.spectra
+    assert list(sp[sp["seriesIdx"] == 1]["cycle"]) == [1, 2, 3, 4, 5, 6]
+    pd.testing.assert_frame_equal(serial.parameters[STABLE], par.parameters[STABLE])
