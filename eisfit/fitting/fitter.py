@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -399,6 +398,8 @@ def _chi2_pvalue(chi2: float, dof: int) -> float:
     if dof <= 0:
         return float("nan")
     z = ((chi2 / dof) ** (1 / 3) - (1 - 2 / (9 * dof))) / np.sqrt(2 / (9 * dof))
+    from statistics import NormalDist
+
     return 1.0 - NormalDist().cdf(float(z))
 
 

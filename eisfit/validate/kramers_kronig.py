@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from statistics import NormalDist
 from typing import Any, Literal
 
 import numpy as np
@@ -60,7 +59,6 @@ __all__ = ["kk", "KKResult", "KKTest", "END_WINDOWS"]
 
 #: Numbers of lowest/highest frequencies whose residual energy is tested.
 END_WINDOWS = (3, 6, 10)
-_N01 = NormalDist()
 
 
 @dataclass(frozen=True)
@@ -488,7 +486,9 @@ class _Scan:
 # statistics under "consistent": r = (I − QQᵀ) ε
 # ---------------------------------------------------------------------------------------
 def _z_upper(p: float) -> float:
-    return _N01.inv_cdf(1.0 - p)
+    from statistics import NormalDist  # on first use: import eisfit stays light
+
+    return NormalDist().inv_cdf(1.0 - p)
 
 
 def _chi2_z(T: float, mean: float, var: float) -> float:
