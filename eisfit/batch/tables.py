@@ -7,7 +7,9 @@ f_peak and C_eff of each arc (``kind="derived"``, named like ``f_peak[R1|Q1]``) 
 *total* or *interfacial*, their standard error propagated through the fit covariance).
 A group row says in ``poorly_determined`` when it includes a parameter the data do not
 pin down (a time constant beyond the measured band, a confidence interval wider than a
-decade).
+decade). The default ``total`` (all DC resistances but diffusion elements) also leaves out
+arcs whose time constant lies beyond the measured band, and its ``role`` says so; a preset's
+or the user's own ``total`` is taken as given.
 
 Tables are written row by row (:class:`CsvSink`), so a batch of any size holds only one
 file's outcomes in memory; :class:`MemorySink` keeps them for runs without an output
@@ -21,6 +23,8 @@ import math
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from .cache import atomic_path
 from .models import ModelChoice, resolve
@@ -107,16 +111,26 @@ def parameter_fields(o: SpectrumOutcome, extra_groups: Mapping[str, Iterable[str
                      "at_bound": n in fr.at_bound,
                      "poorly_determined": n in poor or ties.get(n) in poor})
     groups = dict(choice.groups()) if choice else {}
+    auto_total = "total" in groups and not (choice and choice.preset and "total" in choice.preset.groups)
     groups.update({k: tuple(v) for k, v in extra_groups.items()})
+    if "total" in extra_groups:
+        auto_total = False
     names = set(fr.parameter_names)
+    out_of_band = _beyond_band(fr)
     for g, members in groups.items():
         present = [m for m in members if m in names]
+        role = "group"
+        if g == "total" and auto_total:  # the default total leaves extrapolated arcs out
+            left_out = [m for m in present if m in out_of_band]
+            present = [m for m in present if m not in out_of_band]
+            if left_out:
+                role = f"group (without {', '.join(left_out)}: beyond the measured band)"
         if not present:
             continue
         v, s = fr.combine(present)
         if not math.isfinite(s):
             s = math.sqrt(sum(fr.stderr[m] ** 2 for m in present))
-        rows.append({**base, "parameter": g, "kind": "group", "role": "group", "value": v,
+        rows.append({**base, "parameter": g, "kind": "group", "role": role, "value": v,
                      "stderr": s, "ci_low": v - _Z95 * s, "ci_high": v + _Z95 * s, "unit": "Ω",
                      "at_bound": bool(fr.at_bound.intersection(present)),
                      "poorly_determined": bool(poor.intersection(present))})
@@ -126,6 +140,19 @@ def parameter_fields(o: SpectrumOutcome, extra_groups: Mapping[str, Iterable[str
                      "ci_low": d.value - _Z95 * d.stderr, "ci_high": d.value + _Z95 * d.stderr,
                      "unit": d.unit, "at_bound": False, "poorly_determined": False})
     return rows
+
+
+def _beyond_band(fr) -> set[str]:
+    """Resistances of arcs whose time constant lies beyond the measured band."""
+    from ..circuit.arcs import time_constants
+    from ..fitting.fitter import TAU_BAND_FACTOR
+
+    lo, hi = 1 / (2 * np.pi * fr.freq.max()), 1 / (2 * np.pi * fr.freq.min())
+    out = set()
+    for label, tau in time_constants(fr.circuit, fr.values).items():
+        if np.isfinite(tau) and (tau > TAU_BAND_FACTOR * hi or tau < lo / TAU_BAND_FACTOR):
+            out.update(el for el in label.split("|") if el.startswith("R"))
+    return out
 
 
 def outcome_rows(o: SpectrumOutcome, extra_groups, cache: dict) -> dict[str, Any]:

@@ -134,3 +134,23 @@ def test_group_rows_propagate_the_fit_covariance():
     assert rows["interfacial"]["kind"] == "group" and rows["R1"]["kind"] == "parameter"
     assert rows["total"]["value"] == pytest.approx(fr["R0"] + fr["R1"] + fr["R2"])
     assert rows["f_peak[R2|Q2]"]["kind"] == "derived"
+
+
+def test_default_total_leaves_out_an_arc_beyond_the_band():
+    """An arc at τ = 30 s measured down to 1 Hz (f = 5 mHz, far below the band) is
+    extrapolated: the default total leaves it out and says so; its own row is flagged."""
+    from eisfit.batch.outcome import SpectrumOutcome
+    from eisfit.batch.tables import parameter_fields
+
+    model = "R0 - (R1 | Q1) - (R2 | C2)"
+    f = np.logspace(5, 0, 41)
+    truth = dict(R0=10, R1=20, Q1_Q=2e-6, Q1_n=0.92, R2=60, C2=0.5)  # τ2 = 30 s
+    fr = ef.fit(model, ef.simulate(model, f, truth, noise=0.002, seed=5))
+    assert "R2" in fr.poorly_determined
+    o = SpectrumOutcome(file="a.csv", hash="h", spectrum=0, model=model, fit=fr)
+    rows = {r["parameter"]: r for r in parameter_fields(o, {}, {})}
+    assert rows["total"]["value"] == pytest.approx(fr["R0"] + fr["R1"])
+    assert "without R2" in rows["total"]["role"]
+    assert rows["R2"]["poorly_determined"]
+    asked = {r["parameter"]: r for r in parameter_fields(o, {"total": ["R0", "R1", "R2"]}, {})}
+    assert asked["total"]["value"] == pytest.approx(fr["R0"] + fr["R1"] + fr["R2"])
