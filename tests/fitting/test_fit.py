@@ -202,6 +202,19 @@ def test_derived_quantities_closed_form():
     assert d[("R2|C2", "f_peak")] == pytest.approx(1 / (2 * np.pi * 0.05), rel=1e-6)
 
 
+def test_fit_with_a_collapsed_arc_reports_it_instead_of_crashing():
+    # An arc the data do not contain: R2 is fixed at 0, so τ = (R2·Q2)^(1/n) = 0 and
+    # f_peak = ∞. The fit must come back with those values, not a ZeroDivisionError.
+    text = "R0 - (R1 | Q1) - (R2 | Q2)"
+    truth = dict(R0=10, R1=100, Q1_Q=2e-5, Q1_n=0.85, R2=0.0, Q2_Q=1e-3, Q2_n=0.9)
+    spec = ef.simulate("R0 - (R1 | Q1)", F, {k: truth[k] for k in ("R0", "R1", "Q1_Q", "Q1_n")})
+    res = ef.fit(text, spec, init=truth, fixed={"R2": 0.0})
+    d = {(x.element, x.quantity): x.value for x in res.derived}
+    assert d[("R2|Q2", "tau")] == 0.0
+    assert d[("R2|Q2", "f_peak")] == np.inf
+    assert res.values["R1"] == pytest.approx(100, rel=1e-6)
+
+
 def test_result_tables_report_json():
     text, truth = RANDLES
     res = ef.fit(text, ef.simulate(text, F, truth, noise=0.005, seed=16))
