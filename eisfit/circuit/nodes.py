@@ -87,8 +87,11 @@ class Circuit:
         Examples
         --------
         >>> import eisfit as ef
-        >>> ef.parse("R0 - (R1 | C1)").impedance([1e6], {"R0": 1, "R1": 2, "C1": 1e-3})
-        array([1.00000000e+00-1.59154943e-07j])
+        >>> import math
+        >>> f_arc = 1 / (2 * math.pi * 2 * 1e-3)  # ω·R1·C1 = 1: Z = R0 + R1 / (1 + j)
+        >>> z = ef.parse("R0 - (R1 | C1)").impedance([f_arc], {"R0": 1, "R1": 2, "C1": 1e-3})
+        >>> print(f"{z[0]:.6f}")
+        2.000000-1.000000j
         """
         missing = [p for p in self.parameters if p not in values]
         if missing:
