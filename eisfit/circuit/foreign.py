@@ -55,13 +55,16 @@ def _circuit_arg(circuit, func: str) -> Circuit:
         from .parser import parse
 
         return parse(circuit)
-    raise TypeError(f"{func}() needs a Circuit or eisfit circuit text, got {type(circuit).__name__}")
+    got = type(circuit).__name__
+    raise TypeError(f"{func}() needs a Circuit or eisfit circuit text, got {got}")
 
 
 # ---------------------------------------------------------------------------------
 # recognising foreign text (used by eisfit.parse to name the converter)
 # ---------------------------------------------------------------------------------
-_IMPY_FEATURE = re.compile(r"(?<![A-Za-z0-9_])p\(|,|(?<![A-Za-z0-9_])(CPE|TLMQ|Zarc|Gs|K)(?=[0-9_])")
+_IMPY_FEATURE = re.compile(
+    r"(?<![A-Za-z0-9_])p\(|,|(?<![A-Za-z0-9_])(CPE|TLMQ|Zarc|Gs|K)(?=[0-9_])"
+)
 
 
 def impedance_py_feature(text: str) -> int | None:
@@ -109,12 +112,16 @@ def _impy_element(word: str, text: str, pos: int) -> Element:
     rest = word[len(letters):]
     if letters in IMPEDANCE_PY_MISSING:
         raise CircuitSyntaxError(
-            f"impedance.py element {word!r} has no eisfit equivalent: {IMPEDANCE_PY_MISSING[letters]}",
-            text, pos,
+            f"impedance.py element {word!r} has no eisfit equivalent: "
+            f"{IMPEDANCE_PY_MISSING[letters]}",
+            text,
+            pos,
         )
     if letters not in IMPEDANCE_PY_NAMES:
         known = ", ".join(sorted(IMPEDANCE_PY_NAMES))
-        raise CircuitSyntaxError(f"unknown impedance.py element {word!r} (known: {known})", text, pos)
+        raise CircuitSyntaxError(
+            f"unknown impedance.py element {word!r} (known: {known})", text, pos
+        )
     if not rest or rest.strip("_") == "":
         raise CircuitSyntaxError(f"element {word!r} has no label (e.g. {letters}1)", text, pos)
     if re.fullmatch(r"_*\d+", rest):
@@ -190,9 +197,8 @@ def from_impedance_py(text: str) -> Circuit:
                 parts.append(series())
             if peek()[1] != ")":
                 k2, _, p2 = peek()
-                raise CircuitSyntaxError(
-                    "unbalanced 'p(': missing ')'" if k2 == "end" else "expected ',' or ')'", text, p2
-                )
+                why = "unbalanced 'p(': missing ')'" if k2 == "end" else "expected ',' or ')'"
+                raise CircuitSyntaxError(why, text, p2)
             i += 1
             if len(parts) < 2:
                 raise CircuitSyntaxError("p(...) needs at least two branches", text, pos)
@@ -297,7 +303,8 @@ def _cdc_tree(text: str):
                 parts.append(("E", CDC_LETTERS[ch]))
                 i += 1
             elif ch.isdigit() or ch == "_":
-                fail(f"unexpected {ch!r}: CDC strings have no labels (eisfit text goes to ef.parse)", i)
+                fail(f"unexpected {ch!r}: CDC strings have no labels "
+                     "(eisfit text goes to ef.parse)", i)
             elif ch.isalpha():
                 letters = ", ".join(f"{k}={v}" for k, v in CDC_LETTERS.items())
                 fail(f"unknown CDC element {ch!r} (known: {letters})", i)

@@ -102,7 +102,7 @@ class Circuit:
 
     # -- text ---------------------------------------------------------------------
     def to_impedance_py(self) -> str:
-        """This circuit in impedance.py syntax (``R0-p(R1,CPE1)``)."""
+        """This circuit in impedance.py syntax (``R0-p(R1,CPE1)``): :func:`eisfit.to_impedance_py`."""
         from .foreign import to_impedance_py
 
         return to_impedance_py(self)
