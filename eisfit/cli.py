@@ -194,14 +194,16 @@ class _pd_opts:
 
 
 def _cmd_fit(a) -> int:
-    from . import fit
+    from . import fit, preset, presets
 
+    # the CLI takes preset names itself (ef.fit takes circuit text or a Preset object)
+    model = preset(a.model) if a.model in presets() else a.model
     spectra = _read(a.file)
     picks = range(len(spectra)) if a.index is None else [a.index]
     for i in picks:
         if not 0 <= i < len(spectra):
             raise _UsageError(f"{a.file} holds {len(spectra)} spectra; no index {i}")
-        res = fit(a.model, spectra[i])
+        res = fit(model, spectra[i])
         if a.json:
             print(res.to_json())
         else:

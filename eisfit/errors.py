@@ -12,6 +12,7 @@ __all__ = [
     "EisfitError",
     "CircuitSyntaxError",
     "CircuitError",
+    "PresetNotFoundError",
     "ReaderError",
     "ReaderFileNotFoundError",
     "FitError",
@@ -27,8 +28,8 @@ class CircuitError(EisfitError, ValueError):
     """A circuit that is well formed text but not a valid circuit (e.g. duplicate labels)."""
 
 
-class CircuitSyntaxError(EisfitError, ValueError):
-    """Circuit text that cannot be parsed.
+class CircuitSyntaxError(CircuitError):
+    """Circuit text that cannot be parsed: a :class:`CircuitError` (hence a ``ValueError``).
 
     The message shows the text with a caret under the offending position.
     """
@@ -46,6 +47,20 @@ class CircuitSyntaxError(EisfitError, ValueError):
 
     def __reduce__(self):
         return (type(self), (self.reason, self.text, self.pos))
+
+
+class PresetNotFoundError(EisfitError, KeyError):
+    """No preset of that name: a ``KeyError`` whose message carries a "did you mean" hint."""
+
+    def __init__(self, message: str, name: str | None = None):
+        self.name = name
+        super().__init__(message)
+
+    def __str__(self) -> str:  # KeyError would show the repr of the message
+        return str(self.args[0]) if self.args else ""
+
+    def __reduce__(self):
+        return (type(self), (str(self), self.name))
 
 
 class ReaderError(EisfitError, ValueError):

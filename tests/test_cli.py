@@ -79,6 +79,23 @@ def test_fit_single_file_prints_values(tmp_path, capsys):
     assert main(["fit", str(p), "--model", "R0 - (R1 | Q1)", "--index", "3"]) == 2
 
 
+def test_fit_takes_preset_names_and_refuses_foreign_text(tmp_path, capsys):
+    """The CLI resolves preset names itself (ef.fit takes circuit text or Preset objects)."""
+    import numpy as np
+
+    truth = dict(R0=20, R_ct=200, Wo_d_R=300, Wo_d_tau=1.0, Q_dl_Q=1e-2**0.85 / 200, Q_dl_n=0.85)
+    s = ef.simulate(ef.preset("randles"), np.logspace(5, -2, 40), truth)
+    p = tmp_path / "one.csv"
+    p.write_text("freq_Hz,z_real_ohm,z_imag_ohm\n" + "\n".join(
+        f"{float(a)!r},{float(z.real)!r},{float(z.imag)!r}" for a, z in zip(s.freq, s.Z)))
+    assert main(["fit", str(p), "--model", "randles", "--json"]) == 0
+    res = ef.FitResult.from_json(capsys.readouterr().out)
+    assert res.circuit == ef.preset("randles").circuit
+    assert res.values["R_ct"] == pytest.approx(200, rel=1e-3)
+    assert main(["fit", str(p), "--model", "R(RC)"]) == 2
+    assert "ef.from_cdc('R(RC)')" in capsys.readouterr().err
+
+
 def test_console_entry_point_runs_as_module(tmp_path):
     r = subprocess.run([sys.executable, "-m", "eisfit.cli", "--version"], capture_output=True,
                        text=True, timeout=60)

@@ -12,8 +12,8 @@ Examples
 >>> [str(a) for a in arcs(c)]
 ['R1 | Q1', 'R2 | C2']
 >>> taus = time_constants(c, {"R0": 1, "R1": 10, "Q1_Q": 1e-5, "Q1_n": 1.0, "R2": 5,
-...                               "C2": 2e-3, "Wo3_R": 3, "Wo3_tau": 4.0})
->>> {k: round(v, 6) for k, v in taus.items()}
+...                            "C2": 2e-3, "Wo3_R": 3, "Wo3_tau": 4.0})
+>>> {k: float(f"{t:.6g}") for k, t in taus.items()}
 {'R1|Q1': 0.0001, 'R2|C2': 0.01, 'Wo3': 4.0}
 """
 

@@ -1,4 +1,8 @@
-"""Circuit builders: ladders and the named presets stored in ``circuits/``."""
+"""Circuit builders: ladders and the named presets stored in ``circuits/``.
+
+Presets are looked up by name with :func:`preset` only; :func:`eisfit.parse` and
+:func:`eisfit.fit` take circuit text, circuits and :class:`Preset` objects, not names.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping
 
-from ..errors import CircuitError
+from ..errors import CircuitError, PresetNotFoundError
 from .nodes import Circuit, Element, Parallel, Series
 from .parser import parse
 
@@ -138,14 +142,32 @@ def _load(path: Path) -> Preset:
         raise CircuitError(f"invalid preset file {path}: {exc}") from exc
 
 
+_loading = False  # set while the preset files are read (their circuits go through parse)
+
+
 @lru_cache(maxsize=1)
 def _registry() -> dict[str, Preset]:
-    reg: dict[str, Preset] = {}
-    for d in _preset_dirs():
-        for f in sorted(d.glob("*.toml")):
-            p = _load(f)
-            reg.setdefault(p.name, p)
-    return reg
+    global _loading
+    _loading = True
+    try:
+        reg: dict[str, Preset] = {}
+        for d in _preset_dirs():
+            for f in sorted(d.glob("*.toml")):
+                p = _load(f)
+                reg.setdefault(p.name, p)
+        return reg
+    finally:
+        _loading = False
+
+
+def find_preset(name: str) -> Preset | None:
+    """The preset called ``name`` or ``None`` — for error messages (never raises)."""
+    if _loading:
+        return None
+    try:
+        return _registry().get(name)
+    except CircuitError:  # a broken preset file must not hide the error being reported
+        return None
 
 
 def presets() -> dict[str, Preset]:
@@ -161,12 +183,30 @@ def presets() -> dict[str, Preset]:
 
 
 def preset(name: str) -> Preset:
-    """The preset called ``name`` (see :func:`presets`)."""
+    """The preset called ``name`` (see :func:`presets`).
+
+    Raises
+    ------
+    PresetNotFoundError
+        No such preset (a ``KeyError``); the message suggests the closest name.
+
+    Examples
+    --------
+    >>> import eisfit as ef
+    >>> print(ef.preset("randles"))
+    R0 - ((R_ct - Wo_d) | Q_dl)
+    >>> ef.preset("randle")
+    Traceback (most recent call last):
+    ...
+    eisfit.errors.PresetNotFoundError: no preset 'randle'; did you mean 'randles'? (available: ...)
+    """
     reg = _registry()
     if name not in reg:
         import difflib
 
-        close = difflib.get_close_matches(name, list(reg), n=1)
+        close = difflib.get_close_matches(str(name), list(reg), n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise KeyError(f"no preset {name!r}{hint} (available: {', '.join(sorted(reg))})")
+        raise PresetNotFoundError(
+            f"no preset {name!r}{hint} (available: {', '.join(sorted(reg))})", name
+        )
     return reg[name]

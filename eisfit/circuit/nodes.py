@@ -94,9 +94,11 @@ class Circuit:
         Examples
         --------
         >>> import eisfit as ef
-        >>> z = ef.parse("R0 - (R1 | C1)").impedance([1.0], {"R0": 1, "R1": 2, "C1": 1e-3})
-        >>> complex(round(z[0].real, 6), round(z[0].imag, 6))   # 1 + 2/(1 + 2π·2e-3 j)
-        (2.999684-0.025129j)
+        >>> import math
+        >>> f_arc = 1 / (2 * math.pi * 2 * 1e-3)  # ω·R1·C1 = 1: Z = R0 + R1 / (1 + j)
+        >>> z = ef.parse("R0 - (R1 | C1)").impedance([f_arc], {"R0": 1, "R1": 2, "C1": 1e-3})
+        >>> print(f"{z[0]:.6f}")
+        2.000000-1.000000j
         """
         missing = [p for p in self.parameters if p not in values]
         if missing:
@@ -107,7 +109,7 @@ class Circuit:
 
     # -- text ---------------------------------------------------------------------
     def to_impedance_py(self) -> str:
-        """This circuit in impedance.py syntax (``R0-p(R1,CPE1)``)."""
+        """This circuit in impedance.py syntax (``R0-p(R1,CPE1)``): :func:`eisfit.to_impedance_py`."""
         from .foreign import to_impedance_py
 
         return to_impedance_py(self)

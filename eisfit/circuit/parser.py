@@ -1,15 +1,17 @@
-"""Parser for the circuit text form — a small recursive-descent parser, no ``eval``.
+"""Parser for eisfit's circuit text — a small recursive-descent parser, no ``eval``.
 
 Grammar (``-`` binds tighter than ``|``, as in Python)::
 
     circuit  := series ('|' series)*
     series   := term ('-' term)*
     term     := ELEMENT | '(' circuit ')'
-    ELEMENT  := PREFIX LABEL        PREFIX ∈ {R, C, L, Q, W, Wo, Ws, G, H, T, Tb}
+    ELEMENT  := PREFIX LABEL        PREFIX ∈ {R, C, L, La, Q, W, Wo, Ws, G, H, T, Tb}
     LABEL    := digits | '_' name
 
-Errors are :class:`~eisfit.errors.CircuitSyntaxError` with a caret under the
-offending position.
+This is the only grammar :func:`parse` reads. Errors are
+:class:`~eisfit.errors.CircuitSyntaxError` with a caret under the offending position; text
+in a foreign syntax (impedance.py, Boukamp CDC) or a preset name is refused with a message
+naming the function that converts it (:mod:`eisfit.circuit.foreign`, :func:`eisfit.preset`).
 """
 
 from __future__ import annotations
@@ -27,8 +29,13 @@ MAX_DEPTH = 100
 _TOKEN = re.compile(r"\s*(?:(?P<name>[A-Za-z][A-Za-z0-9_]*)|(?P<op>[-|()])|(?P<bad>\S))")
 _PREFIXES = sorted(ELEMENTS, key=len, reverse=True)
 _LABEL = re.compile(r"^(\d+|_[A-Za-z0-9_]+)$")
-# names users write for elements in other tools
-_ALIASES = {"CPE": "Q", "ZARC": "R|Q", "RC": "R|C", "Z": "R", "E": "Q", "O": "Wo", "TLM": "T"}
+# names users write for elements in other tools → what to write in eisfit (suggested, never
+# translated: "{0}" is the label)
+_ALIASES = {
+    "CPE": "Q{0}", "E": "Q{0}", "ZARC": "(R{0} | Q{0})", "K": "(R{0} | C{0})", "O": "Wo{0}",
+    "TLM": "T{0}", "TLMQ": "Tb{0}",
+}
+_IDENT = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*")
 
 
 def split_element_name(word: str) -> tuple[str, str] | None:
@@ -43,7 +50,7 @@ def _suggest(word: str) -> str:
     prefix = re.match(r"[A-Za-z]+", word).group(0)
     label = word[len(prefix):]
     if prefix.upper() in _ALIASES:
-        return f"; did you mean {_ALIASES[prefix.upper()]}{label or '1'}?"
+        return f"; did you mean {_ALIASES[prefix.upper()].format(label or '1')}?"
     for p in _PREFIXES:  # known prefix, bad label, e.g. "Rs" or "R_"
         if prefix.startswith(p) and prefix != p:
             return f"; labels are digits or '_name': did you mean {p}_{word[len(p):]}?"
@@ -139,29 +146,62 @@ class _Parser:
         return c
 
 
-def parse(text: str) -> Circuit:
-    """Parse circuit text such as ``"R0 - (R1 | Q1) - (R2 | Q2) - Wo1"``.
+def _refusal(text: str) -> tuple[str, int] | None:
+    """Why ``text`` is refused, and where, when it is a preset name or foreign syntax."""
+    m = _IDENT.fullmatch(text)
+    if m:
+        from .builders import find_preset  # lazy: builders imports this module
 
-    Strings in impedance.py syntax (``"R0-p(R1,CPE1)"``) and Boukamp CDC strings
-    (``"R(RQ)(RQ)"``) are recognised and translated as well.
+        p = find_preset(m.group(1))
+        if p is not None:
+            return (f"{p.name!r} is the name of a preset, not circuit text: use "
+                    f"ef.preset({p.name!r}) (its circuit is {p.circuit})", m.start(1))
+    from .foreign import foreign_hint
+
+    return foreign_hint(text)
+
+
+def parse(text: str | Circuit) -> Circuit:
+    """Parse eisfit circuit text such as ``"R0 - (R1 | Q1) - (R2 | Q2) - Wo3"``.
+
+    Only eisfit's grammar is read (module docstring): ``-`` series, ``|`` parallel,
+    parentheses, elements a type prefix plus digits or ``_name``. Other syntaxes are
+    converted explicitly — :func:`~eisfit.from_impedance_py` (``"R0-p(R1,CPE1)"``),
+    :func:`~eisfit.from_cdc` (``"R(RQ)(RQ)"``) — and presets come from
+    :func:`~eisfit.preset`; given such text, the error names the function to use.
+    A :class:`~eisfit.Circuit` is returned unchanged.
+
+    Raises
+    ------
+    CircuitSyntaxError
+        The text is not eisfit circuit text (a ``ValueError`` with a caret).
 
     Examples
     --------
     >>> import eisfit as ef
-    >>> c = ef.parse("R0 - (R1 | Q1) - Wo1")
+    >>> c = ef.parse("R0 - (R1 | Q1) - Wo2")
     >>> c.parameters
-    ('R0', 'R1', 'Q1_Q', 'Q1_n', 'Wo1_R', 'Wo1_tau')
-    >>> str(ef.parse("R0-p(R1,CPE1)"))
-    'R0 - (R1 | Q1)'
+    ('R0', 'R1', 'Q1_Q', 'Q1_n', 'Wo2_R', 'Wo2_tau')
+    >>> ef.parse(c) is c
+    True
+    >>> try:
+    ...     ef.parse("R(RC)")
+    ... except ef.CircuitSyntaxError as e:
+    ...     print(e)  # doctest: +NORMALIZE_WHITESPACE
+    'R(RC)' looks like a Boukamp CDC string; ef.parse reads eisfit's grammar only
+    (R0 - (R1 | Q1)): convert it with ef.from_cdc('R(RC)') → R0 - (R1 | C1)
+        R(RC)
+        ^
     """
     if isinstance(text, Circuit):
         return text
     if not isinstance(text, str):
-        raise TypeError(f"parse() needs a string, got {type(text).__name__}")
-    from .foreign import looks_like_cdc, looks_like_impedance_py, from_cdc, from_impedance_py
-
-    if looks_like_impedance_py(text):
-        return from_impedance_py(text)
-    if looks_like_cdc(text):
-        return from_cdc(text)
-    return _Parser(text).parse()
+        hint = " (a preset's circuit is preset.circuit)" if hasattr(text, "circuit") else ""
+        raise TypeError(f"parse() needs a string, got {type(text).__name__}{hint}")
+    try:
+        return _Parser(text).parse()
+    except CircuitSyntaxError:
+        refusal = _refusal(text)
+        if refusal is None:
+            raise
+        raise CircuitSyntaxError(refusal[0], text, refusal[1]) from None

@@ -71,12 +71,7 @@ def reference(freq: np.ndarray, Z: np.ndarray, M_start: int | None = None) -> KK
 def _as_circuit(circuit: Any) -> tuple[Circuit, Mapping[str, tuple[float, float]]]:
     if isinstance(circuit, Preset):
         return circuit.circuit, circuit.bounds
-    if isinstance(circuit, str):
-        from ..circuit import presets
-
-        known = presets()
-        if circuit in known:  # a preset name
-            return known[circuit].circuit, known[circuit].bounds
+    if isinstance(circuit, str):  # circuit text only; a preset name is refused with a hint
         return parse(circuit), {}
     if isinstance(circuit, Circuit):
         return circuit, {}
@@ -165,7 +160,10 @@ def fit(
     Parameters
     ----------
     circuit : Circuit, str or Preset
-        The model; text is parsed with :func:`eisfit.parse`.
+        The model: a circuit, eisfit circuit text (read by :func:`eisfit.parse`; foreign
+        syntaxes go through ``ef.from_cdc`` / ``ef.from_impedance_py`` first), or a preset
+        object, ``ef.preset("randles")``, whose default bounds are used. Preset names are
+        not circuit text.
     spectrum : Spectrum or (freq, Z)
         Only the points in use (``spectrum.use``) are fitted.
     init : mapping, lmfit.Parameters, FitResult or None

@@ -64,10 +64,12 @@ def test_physical_limits():
     assert z.real[0] == pytest.approx(3.0, rel=1e-6)
 
 
+# impedance.py element → (its string, its parameters, the translation written by hand)
 IMPEDANCE_PY = {
     "R": ("R1", [12.5], "R1"),
     "C": ("C1", [3e-6], "C1"),
     "L": ("L1", [2e-7], "L1"),
+    "La": ("La1", [2e-7, 0.85], "La1"),
     "Q": ("CPE1", [2e-5, 0.8], "Q1"),
     "W": ("W1", [30.0], "W1"),
     "Wo": ("Wo1", [50.0, 2.0], "Wo1"),
@@ -75,33 +77,52 @@ IMPEDANCE_PY = {
     "G": ("G1", [40.0, 1e-3], "G1"),
     "Tb": ("TLMQ1", [5.0, 1e-3, 0.9], "Tb1"),
 }
+# impedance.py elements eisfit has no equivalent for (from_impedance_py refuses them)
+IMPEDANCE_PY_REFUSED = {"K", "Zarc", "Gs", "T"}
+
+
+def _impedance_py(text, params):
+    from impedance.models.circuits import CustomCircuit
+
+    return CustomCircuit(text, initial_guess=params).predict(F, use_initial=True)
+
+
+def test_every_impedance_py_element_is_translated_or_refused():
+    from impedance.models.circuits.elements import circuit_elements
+
+    names = set(circuit_elements) - {"s", "p"}  # series / parallel, not elements
+    translated = {impy.rstrip("0123456789") for impy, _, _ in IMPEDANCE_PY.values()}
+    assert names == translated | IMPEDANCE_PY_REFUSED
+    for name in sorted(IMPEDANCE_PY_REFUSED):
+        with pytest.raises(ef.CircuitSyntaxError, match="no eisfit equivalent"):
+            ef.from_impedance_py(f"R0-{name}1")
 
 
 def test_modified_inductor_against_impedance_py():
     """impedance.py 1.7.1 computes La as (L·jω)^α (its docstring says L·(jω)^α, the BioLogic
     definition eisfit uses): the same impedance with L_eisfit = L_impedance.py^α."""
-    circuits = pytest.importorskip("impedance.models.circuits")
     L, a = 2e-7, 0.85
-    ref = circuits.CustomCircuit("La1", initial_guess=[L, a]).predict(F, use_initial=True)
-    z = ef.parse("La1").impedance(F, {"La1_L": L**a, "La1_alpha": a})
+    ref = _impedance_py("La1", [L, a])
+    z = ef.from_impedance_py("La1").impedance(F, {"La1_L": L**a, "La1_alpha": a})
     np.testing.assert_allclose(z, ref, rtol=1e-9)
 
 
 @pytest.mark.parametrize("kind", sorted(IMPEDANCE_PY))
 def test_against_impedance_py(kind):
-    circuits = pytest.importorskip("impedance.models.circuits")
+    """Each element built in impedance.py and in eisfit after translation agrees."""
     impy, params, ours = IMPEDANCE_PY[kind]
-    ref = circuits.CustomCircuit(impy, initial_guess=params).predict(F, use_initial=True)
-    c = ef.parse(ours)
-    z = c.impedance(F, dict(zip(c.parameters, params)))
-    np.testing.assert_allclose(z, ref, rtol=1e-9)
+    c = ef.from_impedance_py(impy)
+    assert str(c) == ours and c.to_impedance_py() == impy
+    values = dict(zip(c.parameters, params))
+    if kind == "La":  # the one element whose parameter differs: L_eisfit = L_impedance.py^α
+        values["La1_L"] = params[0] ** params[1]
+    np.testing.assert_allclose(c.impedance(F, values), _impedance_py(impy, params), rtol=1e-9)
 
 
 def test_ladder_against_impedance_py():
-    circuits = pytest.importorskip("impedance.models.circuits")
     p = [10, 100, 1e-5, 0.9, 200, 300, 1.0, 1e-3, 0.85]
-    ref = circuits.CustomCircuit("R0-p(R1,CPE1)-p(R2-Wo2,CPE2)", initial_guess=p).predict(F, use_initial=True)
-    c = ef.parse("R0-p(R1,CPE1)-p(R2-Wo2,CPE2)")
+    ref = _impedance_py("R0-p(R1,CPE1)-p(R2-Wo2,CPE2)", p)
+    c = ef.from_impedance_py("R0-p(R1,CPE1)-p(R2-Wo2,CPE2)")
     order = ["R0", "R1", "Q1_Q", "Q1_n", "R2", "Wo2_R", "Wo2_tau", "Q2_Q", "Q2_n"]
     np.testing.assert_allclose(c.impedance(F, dict(zip(order, p))), ref, rtol=1e-9)
 

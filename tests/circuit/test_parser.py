@@ -1,4 +1,4 @@
-"""Parser, canonical text, Python operators, foreign syntaxes and errors."""
+"""Parser (eisfit's grammar only), canonical text, Python operators, errors and refusals."""
 
 import pickle
 
@@ -22,6 +22,10 @@ GOLDEN = [
     ("R_bulk - (R_sei | Q_sei)", "R_bulk - (R_sei | Q_sei)"),
     ("Ws1 - G2 - H3 - T4 - Tb5 - L6", "Ws1 - G2 - H3 - T4 - Tb5 - L6"),
     ("R0 - ((R_ct - Wo_d) | Q_dl)", "R0 - ((R_ct - Wo_d) | Q_dl)"),
+    ("La0-R0-(R1|Q1)-Wo2", "La0 - R0 - (R1 | Q1) - Wo2"),
+    ("  R0  -  ( R1 | C1 )  ", "R0 - (R1 | C1)"),
+    ("R_0 - R_a_1", "R_0 - R_a_1"),  # '_0' is a name label, not the number 0
+    ("R12 | Q12", "R12 | Q12"),
 ]
 
 
@@ -93,35 +97,92 @@ def test_errors_have_caret(text, pos, fragment):
 
 
 @pytest.mark.parametrize(
-    "text,hint", [("R0 - CPE1 | R1", "Q1"), ("Rs - R1", "R_s"), ("R0 - Wx1", "W"), ("R0 - Cc1", "C_c1")]
+    "text,hint",
+    [
+        ("R0 - CPE1 | R1", "did you mean Q1?"),
+        ("Rs - R1", "did you mean R_s"),
+        ("R0 - Wx1", "did you mean W"),
+        ("R0 - Cc1", "did you mean C_c1"),
+        ("R0 - ZARC1", "did you mean (R1 | Q1)?"),
+        ("R0 | TLMQ2", "did you mean Tb2?"),
+        ("R0 - E3 | C1", "did you mean Q3?"),
+    ],
 )
 def test_suggestions(text, hint):
     with pytest.raises(ef.CircuitSyntaxError) as e:
         ef.parse(text)
-    assert "did you mean" in str(e.value) and hint in str(e.value)
+    assert hint in str(e.value)
+
+
+def test_aliases_are_never_translated():
+    for text in ("CPE1", "R0 - CPE1 | R1", "ZARC1", "RC", "RC1", "O1", "TLM1"):
+        with pytest.raises(ef.CircuitSyntaxError):
+            ef.parse(text)
+
+
+# -- foreign syntaxes and preset names are refused, naming the converter -----------
+# (text, what the message must contain, caret position); conversions written by hand
+REFUSED = [
+    ("RC", "a Boukamp CDC string", "ef.from_cdc('RC') → R0 - C0", 0),
+    ("R(RC)", "a Boukamp CDC string", "ef.from_cdc('R(RC)') → R0 - (R1 | C1)", 0),
+    ("R(RQ)(RQ)", "a Boukamp CDC string", "ef.from_cdc('R(RQ)(RQ)') → R0 - (R1 | Q1) - (R2 | Q2)", 0),
+    ("[R(RC)]", "a Boukamp CDC string", "ef.from_cdc('[R(RC)]') → R0 - (R1 | C1)", 0),
+    ("R(C(RW))", "a Boukamp CDC string", "ef.from_cdc('R(C(RW))') → R0 - (C1 | (R1 - W1))", 0),
+    ("  RQ", "a Boukamp CDC string", "ef.from_cdc('RQ')", 2),
+    ("L R(RC)", "a Boukamp CDC string", "no spaces; did you mean 'LR(RC)'?", 0),
+    ("R(RC", "a Boukamp CDC string", "missing ')'", 0),
+    ("R0-p(R1,CPE1)", "impedance.py syntax",
+     "ef.from_impedance_py('R0-p(R1,CPE1)') → R0 - (R1 | Q1)", 3),
+    ("R0-p(R1,C1)-Wo1", "impedance.py syntax",
+     "ef.from_impedance_py('R0-p(R1,C1)-Wo1') → R0 - (R1 | C1) - Wo1", 3),
+    ("p(R1,R2)", "impedance.py syntax", "→ R1 | R2", 0),
+    ("R0-CPE1", "impedance.py syntax", "ef.from_impedance_py('R0-CPE1') → R0 - Q1", 3),
+    ("R0 - TLMQ1", "impedance.py syntax", "→ R0 - Tb1", 5),
+    ("R0-K1", "impedance.py syntax", "(R1 | C1) with C1 = τ/R", 3),
+    ("randles", "preset", "use ef.preset('randles')", 0),
+    (" pouch_4rc ", "preset", "use ef.preset('pouch_4rc')", 1),
+]
+
+
+@pytest.mark.parametrize("text,kind,fragment,pos", REFUSED)
+def test_foreign_text_is_refused_naming_the_converter(text, kind, fragment, pos):
+    with pytest.raises(ef.CircuitSyntaxError) as e:
+        ef.parse(text)
+    err = e.value
+    assert isinstance(err, ef.CircuitError) and isinstance(err, ValueError)
+    assert kind in err.reason and fragment in err.reason
+    assert err.pos == pos
+    assert str(err).splitlines()[-1].index("^") - 4 == pos
+    assert pickle.loads(pickle.dumps(err)).reason == err.reason
+
+
+def test_done_when_rc_names_from_cdc():
+    with pytest.raises(ef.CircuitSyntaxError, match=r"ef\.from_cdc"):
+        ef.parse("RC")
+
+
+def test_eisfit_text_near_foreign_syntax_keeps_the_native_error():
+    # '|' is eisfit syntax, so the text is not taken for impedance.py
+    with pytest.raises(ef.CircuitSyntaxError) as e:
+        ef.parse("R0 - (R1 | C1")
+    assert "from_" not in str(e.value) and "missing ')'" in str(e.value)
+    with pytest.raises(ef.CircuitSyntaxError) as e:
+        ef.parse("randle")  # not a preset name: the parser's own message
+    assert "ef.preset" not in str(e.value) and "unknown element" in str(e.value)
+
+
+def test_parse_returns_a_circuit_unchanged_and_refuses_other_types():
+    c = ef.ladder(2)
+    assert ef.parse(c) is c
+    with pytest.raises(TypeError):
+        ef.parse(ef.preset("randles"))
+    with pytest.raises(TypeError):
+        ef.parse(3)
 
 
 def test_deep_nesting_is_a_syntax_error_not_recursion_error():
     with pytest.raises(ef.CircuitSyntaxError):
         ef.parse("(" * 500 + "R1" + ")" * 500)
-
-
-def test_impedance_py_syntax_round_trip():
-    c = ef.parse("R0-p(R1,CPE1)-p(R2-Wo2,C2)")
-    assert str(c) == "R0 - (R1 | Q1) - ((R2 - Wo2) | C2)"
-    assert c.to_impedance_py() == "R0-p(R1,CPE1)-p(R2-Wo2,C2)"
-    assert ef.parse("R_0-p(R_1,C_1)-Wo_1") == ef.parse("R0 - (R1 | C1) - Wo1")
-    with pytest.raises(ValueError):
-        ef.parse("R0 - H1").to_impedance_py()  # impedance.py has no Havriliak–Negami
-
-
-def test_cdc_strings():
-    assert str(ef.parse("R(RQ)(RQ)")) == "R0 - (R1 | Q2) - (R3 | Q4)"
-    assert str(ef.parse("R(C(RW))")) == "R0 - (C1 | (R2 - W3))"
-    assert ef.from_cdc("(RC)") == ef.parse("R0 | C1")
-    from eisfit.circuit import to_cdc
-
-    assert to_cdc(ef.parse("R0 - (R1 | Q2) - (C3 | (R4 - W5))")) == "R(RQ)(C(RW))"
 
 
 # -- property: parse(str(c)) == c for random trees --------------------------------

@@ -1,6 +1,12 @@
+import pickle
+
+import numpy as np
 import pytest
 
 import eisfit as ef
+
+F = np.logspace(4, -1, 20)
+VALS = {"R0": 1.0, "R1": 10.0, "Q1_Q": 1e-4, "Q1_n": 0.9}
 
 EXPECTED = {
     "polymer_nmc_before", "polymer_nmc_after", "pouch_4rc", "lili_symmetric", "blocking_cell", "randles",
@@ -36,8 +42,22 @@ def test_pouch_preset_has_four_rc():
 
 
 def test_unknown_preset_suggests():
-    with pytest.raises(KeyError, match="pouch_4rc"):
+    from eisfit.errors import PresetNotFoundError
+
+    with pytest.raises(KeyError) as e:
         ef.preset("pouch4rc")
+    err = e.value
+    assert isinstance(err, PresetNotFoundError) and isinstance(err, ef.EisfitError)
+    assert str(err).startswith("no preset 'pouch4rc'; did you mean 'pouch_4rc'?")  # no repr quotes
+    assert err.name == "pouch4rc"
+    back = pickle.loads(pickle.dumps(err))
+    assert str(back) == str(err) and back.name == "pouch4rc"
+
+
+def test_preset_names_are_not_circuit_text():
+    for call in (ef.parse, lambda t: ef.fit(t, ef.simulate(ef.ladder(1), F, VALS))):
+        with pytest.raises(ef.CircuitSyntaxError, match=r"use ef\.preset\('randles'\)"):
+            call("randles")
 
 
 def test_ladder_builder():

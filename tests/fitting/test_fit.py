@@ -298,12 +298,25 @@ def test_well_conditioned_fit_has_finite_errors_and_group_sum():
     assert abs(total - 454 - 2064) < 3 * err + 0.05 * 2518
 
 
-def test_preset_names_are_accepted():
+def test_presets_are_objects_not_circuit_text():
     truth = dict(R0=20, R_ct=200, Wo_d_R=300, Wo_d_tau=1.0, Q_dl_Q=q_of(200, 1e-2, 0.85), Q_dl_n=0.85)
-    spec = ef.simulate("randles", F, truth, noise=0.005, seed=19)
-    res = ef.fit("randles", spec)
+    spec = ef.simulate(ef.preset("randles"), F, truth, noise=0.005, seed=19)
+    res = ef.fit(ef.preset("randles"), spec)
     assert res.circuit == ef.preset("randles").circuit
     assert res.values["R_ct"] == pytest.approx(200, rel=0.05)
+    for call in (lambda: ef.fit("randles", spec), lambda: ef.simulate("randles", F, truth)):
+        with pytest.raises(ef.CircuitSyntaxError, match=r"use ef\.preset\('randles'\)"):
+            call()
+
+
+def test_preset_object_brings_its_bounds():
+    """blocking_cell bounds Q_geo_n to [0.6, 1]: data made with n = 0.5 stop at the bound."""
+    p = ef.preset("blocking_cell")
+    assert p.bounds["Q_geo_n"] == (0.6, 1.0)
+    truth = dict(R_bulk=50, Q_geo_Q=q_of(50, 1e-5, 0.5), Q_geo_n=0.5, Q_dl_Q=1e-3, Q_dl_n=0.9)
+    spec = ef.simulate(p, F, truth, noise=0.002, seed=21)
+    assert ef.fit(p, spec).values["Q_geo_n"] == pytest.approx(0.6, abs=1e-6)
+    assert ef.fit(p.circuit, spec).values["Q_geo_n"] == pytest.approx(0.5, abs=0.01)
 
 
 def test_bad_complete_warm_start_falls_back_to_data_guesses():

@@ -20,7 +20,7 @@ def test_example_data_reaches_at_least_the_published_fit():
     a χ² (unit weights, as impedance.py uses) at least as low as the published parameters give.
     """
     spec = ef.read(FIX / "exampleData.csv")[0].capacitive_only()
-    circuit = ef.parse("R0-p(R1,C1)-p(R2-Wo1,C2)")
+    circuit = ef.from_impedance_py("R0-p(R1,C1)-p(R2-Wo1,C2)")
     published = dict(R0=1.65e-02, R1=8.68e-03, C1=3.32, R2=5.39e-03, Wo1_R=6.31e-02,
                      Wo1_tau=2.33e02, C2=2.20e-01)
     f, z = spec.active()
