@@ -57,7 +57,15 @@ from .errors import (
     EisfitError,
     EisfitWarning,
     FitError,
+    InputError,
+    InputTypeError,
+    MissingDependencyError,
+    PresetNotFoundError,
+    ReadOnlyError,
     ReaderError,
+    ReaderFileNotFoundError,
+    SolverError,
+    UnknownNameError,
 )
 from .fitting import FitOptions, FitResult, fit, simulate
 from .selection import Proposal, propose
@@ -73,7 +81,9 @@ _LAZY_MODULES = ("batch", "plot", "echem")
 
 __all__ = [
     "CircuitError", "CircuitSyntaxError", "EisfitError", "EisfitWarning", "FitError",
-    "ReaderError", "Spectrum", "read",
+    "InputError", "InputTypeError", "MissingDependencyError", "PresetNotFoundError",
+    "ReadOnlyError", "ReaderError", "ReaderFileNotFoundError", "SolverError", "UnknownNameError",
+    "Spectrum", "read",
     "parse", "Circuit", "Element", "Series", "Parallel", "ELEMENTS",
     "R", "C", "L", "La", "Q", "W", "Wo", "Ws", "G", "H", "T", "Tb",
     "ladder", "preset", "presets", "from_impedance_py", "to_impedance_py", "from_cdc", "to_cdc",

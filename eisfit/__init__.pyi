@@ -38,7 +38,15 @@ from .errors import (
     EisfitError as EisfitError,
     EisfitWarning as EisfitWarning,
     FitError as FitError,
+    InputError as InputError,
+    InputTypeError as InputTypeError,
+    MissingDependencyError as MissingDependencyError,
+    PresetNotFoundError as PresetNotFoundError,
+    ReadOnlyError as ReadOnlyError,
     ReaderError as ReaderError,
+    ReaderFileNotFoundError as ReaderFileNotFoundError,
+    SolverError as SolverError,
+    UnknownNameError as UnknownNameError,
 )
 from .fitting import (
     FitOptions as FitOptions,

@@ -21,6 +21,8 @@ import sys
 import warnings
 from collections.abc import Sequence
 
+from .errors import InputError
+
 __all__ = ["main", "build_parser"]
 
 EXAMPLE_MODEL = "L0 - R0 - (R1 | Q1) - (R2 | Q2) - (R3 | Q3)"
@@ -28,8 +30,8 @@ EXAMPLE_PATTERN = "{cell}_cycle{cycle:d}"
 EXAMPLE_GROUPS = {"interfacial": ["R1", "R2"]}
 
 
-class _UsageError(Exception):
-    pass
+class _UsageError(InputError):
+    """A command line that cannot be run (exit status 2, message on stderr)."""
 
 
 def _kv(text: str) -> tuple[str, str]:

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import EisfitError
+from .errors import InputError
 
 __all__ = [
     "K_B_EV",
@@ -55,7 +55,7 @@ R_GAS = 8.314462618  #: gas constant, J/(mol·K)
 def _arr(x: Any, name: str) -> np.ndarray:
     a = np.asarray(x, dtype=float)
     if np.any(~np.isfinite(a)):
-        raise EisfitError(f"{name} must be finite, got {x!r}")
+        raise InputError(f"{name} must be finite, got {x!r}")
     return a
 
 
@@ -63,14 +63,14 @@ def _err(x: Any, name: str) -> np.ndarray:
     """An uncertainty: NaN (unknown, e.g. an undetermined fit parameter) propagates."""
     a = np.abs(np.asarray(x, dtype=float))
     if np.any(np.isinf(a)):
-        raise EisfitError(f"{name} must be finite or NaN, got {x!r}")
+        raise InputError(f"{name} must be finite or NaN, got {x!r}")
     return a
 
 
 def _positive(x: Any, name: str) -> np.ndarray:
     a = _arr(x, name)
     if np.any(a <= 0):
-        raise EisfitError(f"{name} must be > 0, got {x!r}")
+        raise InputError(f"{name} must be > 0, got {x!r}")
     return a
 
 
@@ -88,9 +88,9 @@ def to_kelvin(T: Any, unit: str = "K") -> np.ndarray:
     if unit.upper() in ("C", "°C", "CELSIUS"):
         t = t + 273.15
     elif unit.upper() not in ("K", "KELVIN"):
-        raise EisfitError(f"unknown temperature unit {unit!r}; use 'K' or 'C'")
+        raise InputError(f"unknown temperature unit {unit!r}; use 'K' or 'C'")
     if np.any(t <= 0):
-        raise EisfitError("temperatures must be above absolute zero")
+        raise InputError("temperatures must be above absolute zero")
     return t
 
 
@@ -155,7 +155,7 @@ def interface_resistance(R: Any, A: Any, R_err: Any = None, *, electrodes: int =
     18.0
     """
     if int(electrodes) < 1:
-        raise EisfitError("electrodes must be >= 1")
+        raise InputError("electrodes must be >= 1")
     a = _positive(A, "A")
     val = _arr(R, "R") * a / int(electrodes)
     err = None if R_err is None else _err(R_err, "R_err") * a / int(electrodes)
@@ -233,7 +233,7 @@ def _propagate(f: Callable, args: dict, errors: dict | None) -> Any:
         return _out(t, None)
     unknown = set(errors) - set(args)
     if unknown:
-        raise EisfitError(f"errors given for unknown arguments {sorted(unknown)}")
+        raise InputError(f"errors given for unknown arguments {sorted(unknown)}")
     var = np.zeros_like(t)
     for k, e in errors.items():
         x = vals[k]
@@ -331,12 +331,12 @@ def _prep_T(T, sigma, T_unit, sigma_err):
     t = to_kelvin(T, T_unit).ravel()
     s = _positive(sigma, "sigma").ravel()
     if t.shape != s.shape:
-        raise EisfitError(f"T and sigma must have the same length, got {t.size} and {s.size}")
+        raise InputError(f"T and sigma must have the same length, got {t.size} and {s.size}")
     w = None
     if sigma_err is not None:
         e = _positive(sigma_err, "sigma_err").ravel()
         if e.shape != s.shape:
-            raise EisfitError("sigma_err must have the same length as sigma")
+            raise InputError("sigma_err must have the same length as sigma")
         w = e / s  # standard error of ln σ
     return t, s, w
 
@@ -376,10 +376,10 @@ def arrhenius(
     0.496
     """
     if form not in ("sigma", "sigmaT"):
-        raise EisfitError("form must be 'sigma' or 'sigmaT'")
+        raise InputError("form must be 'sigma' or 'sigmaT'")
     t, s, w = _prep_T(T, sigma, T_unit, sigma_err)
     if t.size < 2:
-        raise EisfitError("an Arrhenius fit needs at least two temperatures")
+        raise InputError("an Arrhenius fit needs at least two temperatures")
     y = np.log(s * t) if form == "sigmaT" else np.log(s)
     X = np.column_stack([np.ones_like(t), -1.0 / (K_B_EV * t)])
     W = np.ones_like(t) if w is None else 1.0 / w
@@ -440,7 +440,7 @@ def vtf(
 
     t, s, w = _prep_T(T, sigma, T_unit, sigma_err)
     if t.size < 3:
-        raise EisfitError("a VTF fit needs at least three temperatures")
+        raise InputError("a VTF fit needs at least three temperatures")
     y = np.log(s) + p * np.log(t)
     W = np.ones_like(t) if w is None else 1.0 / w
     tmin = float(t.min())
@@ -512,10 +512,10 @@ def conductivity_table(
     """
     df = parameters[parameters["parameter"] == resistance].copy()
     if df.empty:
-        raise EisfitError(f"no rows for parameter {resistance!r}")
+        raise InputError(f"no rows for parameter {resistance!r}")
     for col in (thickness, area):
         if col not in df.columns:
-            raise EisfitError(f"column {col!r} not in the table (add it with a sidecar table)")
+            raise InputError(f"column {col!r} not in the table (add it with a sidecar table)")
     r = df["value"].to_numpy(float)
     L = df[thickness].to_numpy(float)
     A = df[area].to_numpy(float)

@@ -10,6 +10,12 @@ from __future__ import annotations
 
 __all__ = [
     "EisfitError",
+    "InputError",
+    "InputTypeError",
+    "UnknownNameError",
+    "ReadOnlyError",
+    "MissingDependencyError",
+    "SolverError",
     "CircuitSyntaxError",
     "CircuitError",
     "PresetNotFoundError",
@@ -17,11 +23,61 @@ __all__ = [
     "ReaderFileNotFoundError",
     "FitError",
     "EisfitWarning",
+    "require",
 ]
 
 
 class EisfitError(Exception):
     """Root of all eisfit errors."""
+
+
+class InputError(EisfitError, ValueError):
+    """An argument or a data set the function cannot work with (a negative σ, too few points,
+    an unknown option value, a malformed batch pattern, ...)."""
+
+
+class InputTypeError(EisfitError, TypeError):
+    """An argument of the wrong type (a number where circuit text is expected, ...)."""
+
+
+class UnknownNameError(EisfitError, KeyError):
+    """A name that is not there (an element, a parameter, a preset): a ``KeyError`` whose
+    message reads as a sentence, often with a "did you mean" hint."""
+
+    def __str__(self) -> str:  # KeyError would show the repr of the message
+        return str(self.args[0]) if self.args else ""
+
+
+class ReadOnlyError(EisfitError, AttributeError, TypeError):
+    """A write to an immutable object (a result, a spectrum, a circuit, a frozen mapping).
+
+    Both an ``AttributeError`` (what writing a frozen attribute raises in Python) and a
+    ``TypeError`` (what writing a read-only mapping raises).
+    """
+
+
+class MissingDependencyError(EisfitError, ImportError):
+    """An optional package is needed for this call; the message names the pip extra."""
+
+
+class SolverError(EisfitError, RuntimeError):
+    """A numerical solver gave no answer (the request itself was valid)."""
+
+
+def require(module: str, extra: str, purpose: str):
+    """Import an optional ``module`` or raise :class:`MissingDependencyError`.
+
+    ``purpose`` says what needs it ("reading Parquet files"); ``extra`` is the
+    ``eisfit-battery[extra]`` that installs it.
+    """
+    from importlib import import_module
+
+    try:
+        return import_module(module)
+    except ImportError:
+        raise MissingDependencyError(
+            f"{purpose} needs {module}: pip install 'eisfit-battery[{extra}]'"
+        ) from None
 
 
 class CircuitError(EisfitError, ValueError):
@@ -49,15 +105,12 @@ class CircuitSyntaxError(CircuitError):
         return (type(self), (self.reason, self.text, self.pos))
 
 
-class PresetNotFoundError(EisfitError, KeyError):
+class PresetNotFoundError(UnknownNameError):
     """No preset of that name: a ``KeyError`` whose message carries a "did you mean" hint."""
 
     def __init__(self, message: str, name: str | None = None):
         self.name = name
         super().__init__(message)
-
-    def __str__(self) -> str:  # KeyError would show the repr of the message
-        return str(self.args[0]) if self.args else ""
 
     def __reduce__(self):
         return (type(self), (str(self), self.name))

@@ -8,6 +8,8 @@ instead of silently changing a result that other code holds.
 Examples
 --------
 >>> import numpy as np
+
+from .errors import ReadOnlyError
 >>> from dataclasses import dataclass
 >>> @dataclass(frozen=True)
 ... class R:
@@ -26,6 +28,8 @@ from dataclasses import fields
 
 import numpy as np
 
+from .errors import ReadOnlyError
+
 __all__ = ["frozen_arrays", "readonly", "FrozenDict"]
 
 
@@ -33,7 +37,7 @@ class FrozenDict(dict):
     """A read-only dict that pickles (results travel back from worker processes)."""
 
     def _refuse(self, *args, **kwargs):
-        raise TypeError("this mapping is read-only")
+        raise ReadOnlyError("this mapping is read-only")
 
     __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _refuse  # type: ignore[assignment]
     __ior__ = _refuse  # type: ignore[assignment]

@@ -39,11 +39,12 @@ import numpy as np
 from .circuit import parse
 from .circuit.arcs import arc_tau, arcs
 from .data.spectrum import Spectrum
+from .errors import EisfitError, EisfitWarning, FitError
+from .fitting import fit as _fit
 from .relaxation.inversion import drt as _drt
 from .relaxation.peaks import Peak
 from .relaxation.result import DRTResult
-from .errors import EisfitError, EisfitWarning, FitError
-from .fitting import fit as _fit
+from .results import FrozenDict
 
 __all__ = ["Proposal", "propose", "zarc_n_from_width"]
 
@@ -151,8 +152,8 @@ class Proposal:
 
     @property
     def weights(self) -> dict[str, float]:
-        """Candidate label → BIC weight."""
-        return dict(zip(self.candidates["label"], self.candidates["weight"]))
+        """Candidate label → BIC weight (read-only)."""
+        return FrozenDict(zip(self._table["label"], self._table["weight"]))
 
     def __repr__(self) -> str:
         state = "adequate" if self.adequate else "NOT adequate"

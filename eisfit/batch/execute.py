@@ -17,7 +17,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from ..errors import EisfitError
+from ..errors import InputError, require
 
 __all__ = ["make_executor", "SerialExecutor", "ProcessExecutor", "DaskExecutor", "default_jobs"]
 
@@ -112,13 +112,7 @@ class DaskExecutor:
     name = "dask"
 
     def __init__(self, scheduler: Any):
-        try:
-            import distributed
-        except ImportError as e:
-            raise EisfitError(
-                "a Dask scheduler was given but dask.distributed is not installed; "
-                "install it with: pip install 'eisfit-battery[dask]'"
-            ) from e
+        distributed = require("distributed", "dask", "a Dask scheduler")
         self._own = not isinstance(scheduler, distributed.Client)
         self.client = distributed.Client(scheduler) if self._own else scheduler
         try:
@@ -162,5 +156,5 @@ def make_executor(n_jobs: int | None = None, scheduler: Any = None):
         return DaskExecutor(scheduler)
     n = default_jobs() if n_jobs in (None, -1, 0) else int(n_jobs)
     if n < 1:
-        raise EisfitError(f"n_jobs must be >= 1 or -1, got {n_jobs}")
+        raise InputError(f"n_jobs must be >= 1 or -1, got {n_jobs}")
     return SerialExecutor() if n == 1 else ProcessExecutor(n)

@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..errors import EisfitError
+from ..errors import ReaderFileNotFoundError
 
 __all__ = ["discover", "discover_rooted", "file_hash", "natural_key", "relative_name"]
 
@@ -72,8 +72,8 @@ def discover(
 
     Raises
     ------
-    EisfitError
-        A given path does not exist.
+    ReaderFileNotFoundError
+        A given path does not exist (a ``FileNotFoundError``).
     """
     return [p for p, _, _ in discover_rooted(paths, glob=glob, recursive=recursive, exclude=exclude)]
 
@@ -103,7 +103,7 @@ def discover_rooted(
     seen: set[str] = set()
     for root in map(Path, paths):
         if not root.exists():
-            raise EisfitError(f"no such file or folder: {root}")
+            raise ReaderFileNotFoundError("no such file or folder", root)
         if root.is_file():
             cand = [(root, root.name, None)]
         else:

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..errors import EisfitError
+from ..errors import InputError, ReaderError, ReaderFileNotFoundError
 
 __all__ = [
     "FilenamePattern",
@@ -58,7 +58,7 @@ class FilenamePattern:
 
     Raises
     ------
-    EisfitError
+    InputError
         Invalid pattern (a repeated field name, no field at all).
     """
 
@@ -70,21 +70,21 @@ class FilenamePattern:
             out.append(self._literal(self.pattern[pos : m.start()]))
             name, code = m.group(1), m.group(2) or "s"
             if name in self.fields:
-                raise EisfitError(f"field {{{name}}} appears twice in pattern {pattern!r}")
+                raise InputError(f"field {{{name}}} appears twice in pattern {pattern!r}")
             rx, typ = _TYPES[code]
             self.fields[name] = typ
             out.append(f"(?P<{name}>{rx})")
             pos = m.end()
         out.append(self._literal(self.pattern[pos:]))
         if not self.fields:
-            raise EisfitError(f"pattern {pattern!r} has no {{field}}")
+            raise InputError(f"pattern {pattern!r} has no {{field}}")
         self._rx = re.compile("".join(out))
         self.uses_path = "/" in self.pattern
 
     @staticmethod
     def _literal(text: str) -> str:
         if "{" in text or "}" in text:
-            raise EisfitError(f"malformed field in pattern near {text!r} (use {{name}} or {{name:d}})")
+            raise InputError(f"malformed field in pattern near {text!r} (use {{name}} or {{name:d}})")
         return ".*?".join(re.escape(t) for t in text.split("*"))
 
     def match(self, name: str) -> dict[str, Any] | None:
@@ -121,7 +121,7 @@ def load_sidecar(path: str | Path):
 
     p = Path(path)
     if not p.is_file():
-        raise EisfitError(f"sidecar table not found: {p}")
+        raise ReaderFileNotFoundError("sidecar table not found", p)
     suf = p.suffix.lower()
     try:
         if suf in (".xlsx", ".xls"):
@@ -131,10 +131,12 @@ def load_sidecar(path: str | Path):
         else:
             df = pd.read_csv(p, sep=None, engine="python")
     except Exception as e:  # pandas raises many types
-        raise EisfitError(f"cannot read sidecar table {p}: {e}") from e
+        raise ReaderError(f"cannot read the sidecar table: {e}", p) from e
     df.columns = [str(c).strip() for c in df.columns]
     if "cell" not in df.columns and "file" not in df.columns:
-        raise EisfitError(f"sidecar table {p} needs a 'cell' or a 'file' column; has {list(df.columns)}")
+        raise ReaderError(
+            f"a sidecar table needs a 'cell' or a 'file' column; has {list(df.columns)}", p
+        )
     for col in ("cell", "file"):
         if col in df.columns:
             df[col] = df[col].astype(str).str.strip()

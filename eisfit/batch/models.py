@@ -25,7 +25,7 @@ from functools import lru_cache
 from typing import Any
 
 from ..circuit import Preset, parse, presets
-from ..errors import EisfitError
+from ..errors import EisfitError, InputError
 
 __all__ = ["AUTO", "ModelChoice", "ModelPlan", "resolve", "DIFFUSION"]
 
@@ -82,7 +82,7 @@ def resolve(spec: str) -> ModelChoice:
 
     Raises
     ------
-    EisfitError
+    InputError
         Neither a preset nor a valid circuit (the parser's message is kept).
     """
     spec = str(spec).strip()
@@ -92,7 +92,7 @@ def resolve(spec: str) -> ModelChoice:
     try:
         c = _parse(spec)
     except EisfitError as e:
-        raise EisfitError(
+        raise InputError(
             f"model {spec!r} is neither a preset ({', '.join(sorted(known))}) "
             f"nor a valid circuit:\n{e}"
         ) from e
@@ -116,7 +116,7 @@ class ModelPlan:
         elif isinstance(spec, str):
             plan = cls(spec)
         else:
-            raise EisfitError(f"model must be a string or a mapping state → model, got {spec!r}")
+            raise InputError(f"model must be a string or a mapping state → model, got {spec!r}")
         for s in plan.specs():
             if s.strip().lower() != AUTO:
                 resolve(s)
@@ -135,7 +135,7 @@ class ModelPlan:
             if state is not None and str(state) == k:
                 return v
         if self.default is None:
-            raise EisfitError(f"no model for state {state!r}; give a default with the key '*'")
+            raise InputError(f"no model for state {state!r}; give a default with the key '*'")
         return self.default
 
     def choice_for(self, meta: Mapping[str, Any], auto_text: str | None = None) -> ModelChoice:
@@ -143,7 +143,7 @@ class ModelPlan:
         s = self.spec_for(meta)
         if s.strip().lower() == AUTO:
             if auto_text is None:
-                raise EisfitError("model 'auto' but no proposal available for this cell")
+                raise InputError("model 'auto' but no proposal available for this cell")
             return resolve(auto_text)
         return resolve(s)
 

@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ..errors import EisfitWarning
+from ..errors import EisfitWarning, require
 from .cache import atomic_path, write_frame, write_text
 
 __all__ = ["write", "parquet_from_csv", "BOOL_COLUMNS", "FLOAT_COLUMNS", "INT_COLUMNS"]
@@ -92,10 +92,7 @@ def write(result, tab, *, report: bool = True) -> None:
     write_frame(out / "failures.csv", result.failures)
 
     def parquet():
-        try:
-            import pyarrow  # noqa: F401
-        except ImportError:
-            raise RuntimeError("needs pyarrow: pip install 'eisfit-battery[parquet]'") from None
+        require("pyarrow", "parquet", "parameters.parquet")
         parquet_from_csv(out / "parameters.csv", out / "parameters.parquet", tab.meta_kinds)
 
     _optional(notes, "parameters.parquet", parquet)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import EisfitError, EisfitWarning
+from ..errors import EisfitWarning, InputError
 from ..fitting import FitOptions
 from .cache import FitCache
 from .execute import make_executor
@@ -118,9 +118,9 @@ def plan(paths, model, *, out=None, options: RunOptions | None = None, pattern=N
         paths = [paths]
     roots = [Path(p) for p in paths]
     if not roots:
-        raise EisfitError("no input paths given")
+        raise InputError("no input paths given")
     if int(chunk_size) < 1:
-        raise EisfitError("chunk_size must be >= 1")
+        raise InputError("chunk_size must be >= 1")
     out_dir = Path(out) if out is not None else None
     exclude = [p for p in (out_dir, sidecar) if p is not None]
     found = discover_rooted(roots, glob=glob, recursive=recursive, exclude=exclude)
@@ -563,8 +563,8 @@ def run(
 
     Raises
     ------
-    EisfitError
-        Usage errors only (no such folder, bad model or pattern). Unreadable files
+    InputError
+        Usage errors only (a ``ValueError``; a missing folder is a ``FileNotFoundError``) (no such folder, bad model or pattern). Unreadable files
         and failed fits are recorded in the result, never raised.
 
     Examples

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..circuit.arcs import jump_flags
 from ..data.readers import read
+from ..errors import FitError, ReaderError
 from ..fitting import FitOptions, fit
 from ..fitting.fitter import reference
 from ..relaxation import drt
@@ -157,7 +158,7 @@ def fit_spectrum(spec, job: FileJob, index: int, options: RunOptions, prev, with
             circuit = choice.circuit
             n_active = int(spec.use.sum())
             if n_active <= len(circuit.parameters) // 2:
-                raise ValueError(
+                raise FitError(
                     f"{n_active} points cannot determine {len(circuit.parameters)} parameters"
                 )
             stage = "fit"
@@ -212,7 +213,7 @@ def run_file(job: FileJob, options: RunOptions, prev, state: dict | None = None
         else:
             items = list(enumerate(read(job.path)))
         if not items:
-            raise ValueError("the file holds no spectrum")
+            raise ReaderError("the file holds no spectrum", job.path)
     except Exception as e:
         return [SpectrumOutcome(file=job.rel, hash=job.hash, spectrum=None, meta=dict(job.meta),
                                 error=_err(e), stage="read")]

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 
-from ..errors import CircuitError, CircuitSyntaxError
+from ..errors import CircuitError, CircuitSyntaxError, InputTypeError
 from .elements import ELEMENTS
 from .nodes import Circuit, Element, Parallel, Series
 
@@ -56,7 +56,7 @@ def _circuit_arg(circuit, func: str) -> Circuit:
 
         return parse(circuit)
     got = type(circuit).__name__
-    raise TypeError(f"{func}() needs a Circuit or eisfit circuit text, got {got}")
+    raise InputTypeError(f"{func}() needs a Circuit or eisfit circuit text, got {got}")
 
 
 # ---------------------------------------------------------------------------------
@@ -155,7 +155,7 @@ def from_impedance_py(text: str) -> Circuit:
     'R0 - (R1 | C1) - Tb2'
     """
     if not isinstance(text, str):
-        raise TypeError(f"from_impedance_py() needs a string, got {type(text).__name__}")
+        raise InputTypeError(f"from_impedance_py() needs a string, got {type(text).__name__}")
     tokens: list[tuple[str, str, int]] = []
     pos = 0
     while True:
@@ -388,7 +388,7 @@ def from_cdc(text: str) -> Circuit:
     'R0 - (Q1 | (R1 - (R2 | Q2)))'
     """
     if not isinstance(text, str):
-        raise TypeError(f"from_cdc() needs a string, got {type(text).__name__}")
+        raise InputTypeError(f"from_cdc() needs a string, got {type(text).__name__}")
     root = _cdc_tree(text)
     labels = iter(_cdc_labels(root))
 

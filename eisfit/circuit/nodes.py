@@ -17,7 +17,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from ..errors import CircuitError
+from ..errors import CircuitError, ReadOnlyError, UnknownNameError
 from .elements import ELEMENTS, ElementSpec, ParamSpec
 
 __all__ = ["Circuit", "Element", "Series", "Parallel", "make_element"]
@@ -72,7 +72,7 @@ class Circuit:
         for e in self.elements:
             if e.name == name:
                 return e
-        raise KeyError(f"no element {name!r} in {self}")
+        raise UnknownNameError(f"no element {name!r} in {self}")
 
     # -- evaluation ---------------------------------------------------------------
     def compile(self):
@@ -145,7 +145,7 @@ class Element(Circuit):
         self.__dict__["label"] = label
 
     def __setattr__(self, key, value):
-        raise AttributeError("circuits are immutable")
+        raise ReadOnlyError("circuits are immutable")
 
     kind: str
     label: str
@@ -198,7 +198,7 @@ class _Composite(Circuit):
     children: tuple[Circuit, ...]
 
     def __setattr__(self, key, value):
-        raise AttributeError("circuits are immutable")
+        raise ReadOnlyError("circuits are immutable")
 
     def walk(self):
         yield self

@@ -19,7 +19,7 @@ from __future__ import annotations
 import difflib
 import re
 
-from ..errors import CircuitError, CircuitSyntaxError
+from ..errors import CircuitError, CircuitSyntaxError, InputTypeError
 from .elements import ELEMENTS
 from .nodes import Circuit, Element, Parallel, Series
 
@@ -197,7 +197,7 @@ def parse(text: str | Circuit) -> Circuit:
         return text
     if not isinstance(text, str):
         hint = " (a preset's circuit is preset.circuit)" if hasattr(text, "circuit") else ""
-        raise TypeError(f"parse() needs a string, got {type(text).__name__}{hint}")
+        raise InputTypeError(f"parse() needs a string, got {type(text).__name__}{hint}")
     try:
         return _Parser(text).parse()
     except CircuitSyntaxError:

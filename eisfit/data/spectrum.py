@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import EisfitError, EisfitWarning
+from ..errors import EisfitWarning, InputError, ReadOnlyError, UnknownNameError
 from ..results import FrozenDict, readonly
 
 __all__ = ["Spectrum"]
@@ -61,12 +61,12 @@ class Spectrum:
         f = np.asarray(freq, dtype=float).ravel()
         z = np.asarray(Z, dtype=complex).ravel()
         if f.shape != z.shape:
-            raise EisfitError(
+            raise InputError(
                 f"freq and Z must have the same length, got {f.size} and {z.size}"
             )
         m = np.ones(f.size, bool) if use is None else np.asarray(use, dtype=bool).ravel()
         if m.shape != f.shape:
-            raise EisfitError(f"use must have length {f.size}, got {m.size}")
+            raise InputError(f"use must have length {f.size}, got {m.size}")
         if not _checked:
             bad = ~(np.isfinite(f) & np.isfinite(z.real) & np.isfinite(z.imag))
             if bad.any():
@@ -96,7 +96,7 @@ class Spectrum:
         object.__setattr__(self, "_meta", FrozenDict(meta or {}))
 
     def __setattr__(self, key, value):
-        raise AttributeError("a Spectrum is immutable; use with_use, exclude, crop, with_meta")
+        raise ReadOnlyError("a Spectrum is immutable; use with_use, exclude, crop, with_meta")
 
     # -- construction helpers -------------------------------------------------------
     @classmethod
@@ -170,14 +170,14 @@ class Spectrum:
         """Replace which points are used (``True`` = use)."""
         m = np.asarray(use, bool)
         if m.shape != self._freq.shape:
-            raise EisfitError(f"use must have length {len(self)}, got {m.size}")
+            raise InputError(f"use must have length {len(self)}, got {m.size}")
         return self._new(use=m)
 
     def exclude(self, where: Any) -> "Spectrum":
         """Mask out (exclude) the points where ``where`` is True, keeping earlier exclusions."""
         w = np.asarray(where, bool)
         if w.shape != self._freq.shape:
-            raise EisfitError(f"where must have length {len(self)}, got {w.size}")
+            raise InputError(f"where must have length {len(self)}, got {w.size}")
         return self._new(use=self._use & ~w)
 
     def crop(self, fmin: float | None = None, fmax: float | None = None) -> "Spectrum":
@@ -225,7 +225,7 @@ class Spectrum:
         """Build from a DataFrame with the named columns (``neg_imag`` if it holds −Z'')."""
         missing = [c for c in (freq, z_real, z_imag) if c not in df.columns]
         if missing:
-            raise EisfitError(f"columns not found: {missing}; have {list(df.columns)}")
+            raise UnknownNameError(f"columns not found: {missing}; have {list(df.columns)}")
         s = cls.from_arrays(df[freq], df[z_real], df[z_imag], neg_imag=neg_imag, meta=meta)
         if "use" in df.columns and len(df) == len(s):
             s = s.with_use(df["use"].to_numpy(bool))

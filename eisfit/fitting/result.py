@@ -10,7 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from ..results import frozen_arrays
+from ..errors import InputError, UnknownNameError
+from ..results import FrozenDict, frozen_arrays
 
 __all__ = ["FitResult", "Derived"]
 
@@ -96,26 +97,26 @@ class FitResult:
     def __post_init__(self):
         frozen_arrays(self)
 
-    # -- mappings -----------------------------------------------------------------
+    # -- mappings (read-only views: a result cannot be edited through them) -------
     @property
     def values(self) -> dict[str, float]:
-        return dict(zip(self.parameter_names, self._values))
+        return FrozenDict(zip(self.parameter_names, self._values))
 
     @property
     def stderr(self) -> dict[str, float]:
-        return dict(zip(self.parameter_names, self._stderr))
+        return FrozenDict(zip(self.parameter_names, self._stderr))
 
     @property
     def ci(self) -> dict[str, tuple[float, float]]:
-        return dict(zip(self.parameter_names, self._ci))
+        return FrozenDict(zip(self.parameter_names, self._ci))
 
     @property
     def initial_values(self) -> dict[str, float]:
-        return dict(zip(self.parameter_names, self.init))
+        return FrozenDict(zip(self.parameter_names, self.init))
 
     @property
     def unit(self) -> dict[str, str]:
-        return dict(self.units)
+        return FrozenDict(self.units)
 
     @property
     def n_params(self) -> int:
@@ -147,7 +148,7 @@ class FitResult:
         names = list(names)
         unknown = [n for n in names if n not in self.parameter_names]
         if unknown:
-            raise KeyError(f"unknown parameters {unknown}")
+            raise UnknownNameError(f"unknown parameters {unknown}")
         w = np.ones(len(names)) if weights is None else np.asarray(weights, float)
         idx = [self.parameter_names.index(n) for n in names]
         value = float(w @ np.asarray(self._values)[idx])
@@ -344,7 +345,7 @@ class FitResult:
     def from_json(cls, text: str) -> "FitResult":
         d = json.loads(text)
         if d.get("eisfit_fit_result") != 2:
-            raise ValueError("not an eisfit FitResult JSON document")
+            raise InputError("not an eisfit FitResult JSON document")
 
         def cplx(p):
             return np.asarray(p[0]) + 1j * np.asarray(p[1])

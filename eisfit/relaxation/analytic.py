@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import InputError
+
 __all__ = [
     "exact_gamma",
     "hn_gamma",
@@ -74,4 +76,4 @@ def exact_gamma(kind: str, tau, **params) -> np.ndarray:
         return zarc_gamma(tau, **params)
     if kind == "hn":
         return hn_gamma(tau, **params)
-    raise ValueError(f"no continuous DRT for {kind!r}; discrete ones: rc_discrete, warburg_*")
+    raise InputError(f"no continuous DRT for {kind!r}; discrete ones: rc_discrete, warburg_*")

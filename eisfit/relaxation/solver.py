@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import SolverError, require
 from ..linear.solve import QPSolution
 
 __all__ = ["solve_cvxpy"]
@@ -38,15 +39,12 @@ def solve_cvxpy(
 
     Raises
     ------
-    ImportError
-        If cvxpy is not installed (``pip install eisfit-battery[cvxpy]``).
+    MissingDependencyError
+        If cvxpy is not installed (an ``ImportError``).
+    SolverError
+        If cvxpy returns no solution (a ``RuntimeError``).
     """
-    try:
-        import cvxpy as cp
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "solver='cvxpy' needs cvxpy: pip install 'eisfit-battery[cvxpy]'"
-        ) from exc
+    cp = require("cvxpy", "cvxpy", "solver='cvxpy'")
     m = A.shape[1]
     # P = LᵀL through an eigendecomposition (P may be singular on unpenalised variables)
     w, V = np.linalg.eigh(0.5 * (P + P.T))
@@ -65,7 +63,7 @@ def solve_cvxpy(
     else:
         prob.solve(**({"solver": solver} if solver else {}))
     if x.value is None:
-        raise RuntimeError(f"cvxpy did not solve the DRT problem (status {prob.status})")
+        raise SolverError(f"cvxpy did not solve the DRT problem (status {prob.status})")
     xv = np.clip(np.asarray(x.value, float), 0, None) * s
     free = xv > 1e-9 * max(float(xv.max()), 1e-300)
     xv.setflags(write=False)

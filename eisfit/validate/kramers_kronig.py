@@ -50,7 +50,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ..data.spectrum import Spectrum
-from ..errors import EisfitError
+from ..errors import InputError, InputTypeError
 from ..linear.basis import series_columns, voigt_design
 from ..linear.weights import stack, stack_columns
 from ..results import frozen_arrays
@@ -225,7 +225,7 @@ class KKResult:
         """The result written by :meth:`to_json`."""
         d = json.loads(text)
         if d.get("eisfit_kk_result") != 1:
-            raise EisfitError("not an eisfit KKResult JSON document")
+            raise InputError("not an eisfit KKResult JSON document")
 
         def num(v, default=float("nan")):
             return default if v is None else float(v)
@@ -567,14 +567,14 @@ def _sigma_rel(sigma: Any, f: np.ndarray, Z: np.ndarray, order: np.ndarray):
     if s.ndim == 0:
         v = float(s.real)
         if not v > 0:
-            raise EisfitError(f"sigma must be positive, got {sigma!r}")
+            raise InputError(f"sigma must be positive, got {sigma!r}")
         return np.full(f.size, v), np.full(f.size, v)
     if s.shape != f.shape:
-        raise EisfitError(f"sigma must be a number or one value per active point ({f.size}), got shape {s.shape}")
+        raise InputError(f"sigma must be a number or one value per active point ({f.size}), got shape {s.shape}")
     s = s[order]
     s_re, s_im = (s.real, s.imag) if np.iscomplexobj(s) else (s, s)
     if not (np.all(s_re > 0) and np.all(s_im > 0)):
-        raise EisfitError("sigma must be positive at every point")
+        raise InputError("sigma must be positive at every point")
     return s_re / mod, s_im / mod
 
 
@@ -663,9 +663,9 @@ def kk(
     False
     """
     if not isinstance(spectrum, Spectrum):
-        raise EisfitError(f"kk expects a Spectrum, got {type(spectrum).__name__}")
+        raise InputTypeError(f"kk expects a Spectrum, got {type(spectrum).__name__}")
     if representation not in ("auto", "impedance", "admittance"):
-        raise EisfitError(
+        raise InputError(
             f"representation must be 'auto', 'impedance' or 'admittance', got {representation!r}"
         )
     f0, Z0 = spectrum.active()
@@ -673,17 +673,17 @@ def kk(
     f, Z = f0[order], Z0[order]
     N = f.size
     if N < 5:
-        raise EisfitError(f"the KK test needs at least 5 active points, got {N}")
+        raise InputError(f"the KK test needs at least 5 active points, got {N}")
     if np.any(np.abs(Z) == 0):
-        raise EisfitError("the KK test needs |Z| > 0 at every active point")
+        raise InputError("the KK test needs |Z| > 0 at every active point")
     sig = _sigma_rel(sigma, f0, Z0, order)
     n_extra = 1 + int(capacitance) + int(inductance)
     limit = N - n_extra if max_M is None else min(int(max_M), N - n_extra)
     limit = max(limit, 1)
     if M is not None and not 1 <= M <= limit:
-        raise EisfitError(f"M must be between 1 and {limit}, got {M}")
+        raise InputError(f"M must be between 1 and {limit}, got {M}")
     if criterion not in ("auto", "mu"):
-        raise EisfitError(f"criterion must be 'auto' or 'mu', got {criterion!r}")
+        raise InputError(f"criterion must be 'auto' or 'mu', got {criterion!r}")
     reps = ["admittance"] if representation == "admittance" else ["impedance"]
     results = []
     for rep in reps + (["admittance"] if representation == "auto" else []):

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import EisfitWarning, ReaderError, ReaderFileNotFoundError
+from ...errors import EisfitWarning, InputError, ReaderError, ReaderFileNotFoundError
 from ..spectrum import Spectrum
 from ._common import HEAD_BYTES
 
@@ -277,7 +277,7 @@ def read(
             raise ReaderError(f"the {format!r} reader takes no columns= option", p)
         options["columns"] = dict(columns)
     if options.get("sign_fix", "auto") not in ("auto", "keep"):
-        raise ValueError(f"sign_fix must be 'auto' or 'keep', got {options['sign_fix']!r}")
+        raise InputError(f"sign_fix must be 'auto' or 'keep', got {options['sign_fix']!r}")
     unused = sorted(set(options) - set(getattr(mod, "OPTIONS", ())))
     if unused:
         warnings.warn(

@@ -7,11 +7,10 @@ column order, wide and long layouts. ``sheet=`` selects one sheet by name or ind
 from __future__ import annotations
 
 import io
-from importlib import import_module
 from pathlib import Path
 from typing import Any
 
-from ...errors import ReaderError
+from ...errors import ReaderError, require
 from ..spectrum import Spectrum
 from . import table
 from ._common import read_bytes
@@ -54,12 +53,7 @@ def read_workbook(
     eisfit optional extra that installs it (named in the error when it is missing).
     """
     raw = read_bytes(path)
-    try:
-        import_module(module)
-    except ImportError:
-        raise ReaderError(
-            f"reading {fmt} files needs {module}: pip install 'eisfit-battery[{extra}]'", path
-        ) from None
+    require(module, extra, f"reading {path} ({fmt})")
     import pandas as pd
 
     try:

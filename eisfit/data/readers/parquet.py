@@ -6,7 +6,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from ...errors import ReaderError
+from ...errors import ReaderError, require
 from ..spectrum import Spectrum
 from . import table
 from ._common import read_bytes
@@ -25,12 +25,7 @@ def sniff(head: str | bytes, path: Any = None) -> float:
 def read(path: str | Path, *, sign_fix: str = "auto", **options: Any) -> list[Spectrum]:
     """Read the spectra in a Parquet file (long or wide layout)."""
     raw = read_bytes(path)
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
-        raise ReaderError(
-            "reading Parquet files needs pyarrow: pip install 'eisfit-battery[parquet]'", path
-        ) from None
+    require("pyarrow", "parquet", f"reading {path} (Parquet)")
     import pandas as pd
 
     try:
