@@ -475,6 +475,14 @@ def _build_result(circuit, setup, compiled, f, Z, w_re, w_im, absolute, weight_n
                         f"reference there){_band_hint(f, Z, lo, hi)}")
     if problems and at_bound:
         problems.append(f"parameters stuck at a bound: {', '.join(sorted(at_bound))}")
+    negative = Z.real < 0
+    if problems and negative.any():
+        problems.append(
+            f"Re Z < 0 at {int(negative.sum())} point(s) ({f[negative].min():.3g}–"
+            f"{f[negative].max():.3g} Hz), which the circuit's positive resistances cannot "
+            "give (usually an instrument artefact; drop them with "
+            "spectrum.exclude(spectrum.Z.real < 0))"
+        )
     if absolute and dof > 0:
         pval = _chi2_pvalue(chi2, dof)
         if pval < 1e-6:

@@ -1,12 +1,14 @@
 """Fitting: recovery without starting values, options, honesty about bad fits, results."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import eisfit as ef
 
+FIXTURES = Path(__file__).parents[1] / "fixtures"
 F = np.logspace(6, -1, 71)
 
 
@@ -213,6 +215,21 @@ def test_fit_with_a_collapsed_arc_reports_it_instead_of_crashing():
     assert d[("R2|Q2", "tau")] == 0.0
     assert d[("R2|Q2", "f_peak")] == np.inf
     assert res.values["R1"] == pytest.approx(100, rel=1e-6)
+
+
+def test_negative_real_part_is_named_when_the_fit_fails():
+    # impedance.py's PowerSuite example: Re Z is −1076 Ω and −471 Ω at 1.12 and 2 MHz (the
+    # file's values), which no circuit of positive resistances gives; the failed fit says where.
+    spec = ef.read(FIXTURES / "exampleDataPowersuite.txt")[0]
+    res = ef.fit("R0 - (R1 | Q1) - (R2 | Q2)", spec)
+    assert not res.success
+    assert "Re Z < 0 at 2 point(s) (1.12e+06–2e+06 Hz)" in res.message
+    # a consistent spectrum that the model fails keeps the message free of that hint
+    f = np.logspace(5, -1, 40)
+    two_arcs = ef.simulate("R0 - (R1 | C1) - (R2 | C2)", f,
+                           dict(R0=1, R1=10, C1=1e-5, R2=10, C2=1e-2))
+    one = ef.fit("R0 - (R1 | C1)", two_arcs)
+    assert not one.success and "Re Z < 0" not in one.message
 
 
 def test_result_tables_report_json():
