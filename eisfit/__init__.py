@@ -18,8 +18,6 @@ tools.
 from __future__ import annotations
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError
-from importlib.metadata import version as _version
 
 from .circuit import (
     ELEMENTS,
@@ -48,7 +46,6 @@ from .circuit import (
     to_cdc,
     to_impedance_py,
 )
-from .data.readers import read
 from .data.spectrum import Spectrum
 from .relaxation import DRTResult, drt
 from .errors import (
@@ -71,13 +68,10 @@ from .fitting import FitOptions, FitResult, fit, simulate
 from .selection import Proposal, propose
 from .validate import KKResult, kk
 
-try:
-    __version__ = _version("eisfit-battery")
-except PackageNotFoundError:  # running from a source tree
-    __version__ = "0+unknown"
-
 #: Subpackages that need pandas or matplotlib, imported on first attribute access.
 _LAZY_MODULES = ("batch", "plot", "echem")
+#: Names whose modules load on first access (the readers compile their column-name rules).
+_LAZY_NAMES = {"read": ".data.readers"}
 
 __all__ = [
     "CircuitError", "CircuitSyntaxError", "EisfitError", "EisfitWarning", "FitError",
@@ -93,10 +87,20 @@ __all__ = [
 
 def __getattr__(name: str):
     if name in _LAZY_MODULES:
-        module = import_module(f"{__name__}.{name}")
-        globals()[name] = module
-        return module
-    raise AttributeError(f"module 'eisfit' has no attribute {name!r}")
+        value = import_module(f"{__name__}.{name}")
+    elif name in _LAZY_NAMES:
+        value = getattr(import_module(_LAZY_NAMES[name], __name__), name)
+    elif name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            value = version("eisfit-battery")
+        except PackageNotFoundError:  # running from a source tree
+            value = "0+unknown"
+    else:
+        raise AttributeError(f"module 'eisfit' has no attribute {name!r}")
+    globals()[name] = value
+    return value
 
 def __dir__():
     return sorted(__all__)

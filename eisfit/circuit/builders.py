@@ -6,7 +6,6 @@ Presets are looked up by name with :func:`preset` only; :func:`eisfit.parse` and
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -117,6 +116,8 @@ def _preset_dirs() -> list[Path]:
 
 
 def _load(path: Path) -> Preset:
+    import tomllib  # presets are read on first use
+
     try:
         d = tomllib.loads(path.read_text(encoding="utf-8"))
         circuit = parse(d["circuit"])
@@ -138,7 +139,7 @@ def _load(path: Path) -> Preset:
             groups=MappingProxyType({k: tuple(v) for k, v in d.get("groups", {}).items()}),
             bounds=MappingProxyType({k: (float(v[0]), float(v[1])) for k, v in d.get("bounds", {}).items()}),
         )
-    except (KeyError, tomllib.TOMLDecodeError, CircuitError, ValueError) as exc:
+    except (KeyError, ValueError) as exc:  # TOMLDecodeError and CircuitError are ValueErrors
         raise CircuitError(f"invalid preset file {path}: {exc}") from exc
 
 

@@ -16,7 +16,6 @@ naming the function that converts it (:mod:`eisfit.circuit.foreign`, :func:`eisf
 
 from __future__ import annotations
 
-import difflib
 import re
 
 from ..errors import CircuitError, CircuitSyntaxError, InputTypeError
@@ -54,6 +53,8 @@ def _suggest(word: str) -> str:
     for p in _PREFIXES:  # known prefix, bad label, e.g. "Rs" or "R_"
         if prefix.startswith(p) and prefix != p:
             return f"; labels are digits or '_name': did you mean {p}_{word[len(p):]}?"
+    import difflib  # only for error messages
+
     close = difflib.get_close_matches(prefix, list(ELEMENTS), n=1, cutoff=0.3)
     if not close:
         close = difflib.get_close_matches(prefix.capitalize(), list(ELEMENTS), n=1, cutoff=0.3)

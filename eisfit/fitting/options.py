@@ -15,7 +15,6 @@ Examples
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
@@ -91,6 +90,8 @@ class FitOptions:
 
     def fingerprint(self) -> str:
         """A short hash of the options (part of the batch cache key)."""
+        import hashlib  # only batch runs hash options
+
         blob = json.dumps(self.to_dict(), sort_keys=True, default=str)
         return hashlib.blake2b(blob.encode(), digest_size=8).hexdigest()
 

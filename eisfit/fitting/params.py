@@ -8,7 +8,6 @@ parameter takes the value of the parameter it is tied to (equality ties).
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -83,6 +82,8 @@ class ParamSetup:
 def _check_names(names: Iterable[str], known: tuple[str, ...], what: str) -> None:
     for n in names:
         if n not in known:
+            import difflib  # only for error messages
+
             close = difflib.get_close_matches(n, known, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise FitError(f"{what}: unknown parameter {n!r}{hint} (circuit has {', '.join(known)})")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import json
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -276,7 +275,7 @@ class FitResult:
         return f"<FitResult {self.circuit} {state}, chi2_red={self.chi2_red:.3g}>"
 
     def _repr_html_(self) -> str:
-        e = html.escape
+        from html import escape as e
         colour = "#1a7f37" if self.success else "#b42318"
         rows = "".join(
             f"<tr><td>{e(n)}</td><td>{v:.5g}</td><td>{s:.3g}</td><td>{e(rel)}</td>"
