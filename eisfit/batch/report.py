@@ -60,16 +60,17 @@ def _safe(name: str) -> str:
 
 
 def _save(fig, figdir: Path, name: str) -> str:
-    """Write PNG and SVG beside the report; return the PNG as base64."""
+    """Write the PNG beside the report; return it as base64 for embedding.
+
+    One raster format only: each rendering costs ~0.2 s, and a report has three figures per
+    cell (vector versions are one ``ef.plot`` call away from the cached results).
+    """
     import matplotlib.pyplot as plt
 
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
     png = buf.getvalue()
     write_bytes(figdir / f"{name}.png", png, fsync=False)
-    svg = io.BytesIO()
-    fig.savefig(svg, format="svg", bbox_inches="tight")
-    write_bytes(figdir / f"{name}.svg", svg.getvalue(), fsync=False)
     plt.close(fig)
     return base64.b64encode(png).decode("ascii")
 
@@ -269,7 +270,7 @@ def _table(df, float_fmt="{:.4g}") -> str:
 
 
 def write_report(result: Any, tab: Any, out: str | Path) -> Path:
-    """Write ``report.html`` and ``figures/*.png|svg`` from a run's tabulated outcomes."""
+    """Write ``report.html`` and ``figures/*.png`` from a run's tabulated outcomes."""
     from .. import __version__
     from ..plot import pyplot
 
@@ -316,7 +317,7 @@ def write_report(result: Any, tab: Any, out: str | Path) -> Path:
             parts.append(
                 f"<h2>Cell {html.escape(str(cell))}</h2>"
                 + (f"<p class='headline'>{html.escape(sentence)}</p>" if sentence else "")
-                + _table(table) + f"<p class='note'>figures {html.escape(safe)}_*.png/svg</p>"
+                + _table(table) + f"<p class='note'>figures {html.escape(safe)}_*.png</p>"
                 + "<div class='figs'>" + "".join(imgs) + "</div>"
             )
         fitted = [o for outs in tab.shown.values() for o in outs if o.fit is not None]
