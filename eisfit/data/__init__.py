@@ -1,0 +1,1 @@
+"""Spectra and the readers that make them from instrument files."""

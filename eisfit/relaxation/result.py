@@ -1,4 +1,4 @@
-"""The immutable result of :func:`eisfit.relaxation`."""
+"""The immutable result of :func:`eisfit.drt`: :class:`DRTResult`."""
 
 from __future__ import annotations
 
