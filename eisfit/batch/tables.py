@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from ..circuit.arcs import beyond_band
 from .cache import atomic_path
 from .models import ModelChoice, resolve
 from .outcome import SpectrumOutcome
@@ -144,15 +145,8 @@ def parameter_fields(o: SpectrumOutcome, extra_groups: Mapping[str, Iterable[str
 
 def _beyond_band(fr) -> set[str]:
     """Resistances of arcs whose time constant lies beyond the measured band."""
-    from ..circuit.arcs import time_constants
-    from ..fitting.fitter import TAU_BAND_FACTOR
-
-    lo, hi = 1 / (2 * np.pi * fr.freq.max()), 1 / (2 * np.pi * fr.freq.min())
-    out = set()
-    for label, tau in time_constants(fr.circuit, fr.values).items():
-        if np.isfinite(tau) and (tau > TAU_BAND_FACTOR * hi or tau < lo / TAU_BAND_FACTOR):
-            out.update(el for el in label.split("|") if el.startswith("R"))
-    return out
+    labels = beyond_band(fr.circuit, fr.values, fr.freq)
+    return {el for label in labels for el in label.split("|") if el.startswith("R")}
 
 
 def outcome_rows(o: SpectrumOutcome, extra_groups, cache: dict) -> dict[str, Any]:

@@ -26,9 +26,12 @@ import numpy as np
 from .nodes import Circuit, Element, Parallel, Series
 
 __all__ = [
-    "top_parts", "arcs", "signature", "arc_tau", "arc_label", "time_constants", "ordered_values",
-    "jump_flags",
+    "top_parts", "arcs", "signature", "arc_tau", "arc_label", "time_constants", "beyond_band",
+    "ordered_values", "jump_flags", "TAU_BAND_FACTOR",
 ]
+
+#: A time constant further than this factor outside the measured band is not determined.
+TAU_BAND_FACTOR = 3.0
 
 
 def top_parts(c: Circuit) -> tuple[Circuit, ...]:
@@ -98,6 +101,25 @@ def time_constants(circuit: Circuit, values: Mapping[str, float]) -> dict[str, f
             elif e.kind == "Tb":
                 out[name] = float((values[name + "_Rion"] * values[name + "_Q"]) ** (1 / values[name + "_n"]))
     return out
+
+
+def beyond_band(circuit: Circuit, values: Mapping[str, float], freq) -> dict[str, float]:
+    """Time constants (by label) lying more than :data:`TAU_BAND_FACTOR` outside the band
+    ``[1/(2π f_max), 1/(2π f_min)]`` of ``freq``: those arcs are extrapolated, not measured.
+
+    Examples
+    --------
+    >>> from eisfit import parse
+    >>> c = parse("R0 - (R1 | C1) - (R2 | C2)")
+    >>> out = beyond_band(c, {"R0": 1, "R1": 1, "C1": 1e-4, "R2": 1, "C2": 100.0}, [1e4, 0.1])
+    >>> {k: round(t, 6) for k, t in out.items()}   # τ = 100 s, band up to 1/(2π·0.1) = 1.6 s
+    {'R2|C2': 100.0}
+    """
+    f = np.asarray(freq, float)
+    lo, hi = 1 / (2 * np.pi * f.max()), 1 / (2 * np.pi * f.min())
+    return {label: tau for label, tau in time_constants(circuit, values).items()
+            if np.isfinite(tau) and tau > 0
+            and (tau > TAU_BAND_FACTOR * hi or tau < lo / TAU_BAND_FACTOR)}
 
 
 def ordered_values(

@@ -8,16 +8,16 @@ from typing import Any
 import numpy as np
 
 from ..circuit import Circuit, Element, Parallel, Preset, parse
+from ..circuit.arcs import arcs, beyond_band, ordered_values
 from ..data.spectrum import Spectrum
 from ..errors import FitError
+from ..linear.weights import residual_weights, stack, stack_jacobian
 from ..validate.kramers_kronig import KKResult, kk
-from ..circuit.arcs import arcs, ordered_values, time_constants
-from .starts import analyse, initial_guesses
 from .lm import levenberg_marquardt
 from .options import FitOptions
 from .params import ParamSetup, from_lmfit, setup_parameters
 from .result import Derived, FitResult
-from ..linear.weights import residual_weights, stack, stack_jacobian
+from .starts import analyse, initial_guesses
 
 __all__ = ["fit", "simulate", "reference", "NOISE_RATIO_LIMIT", "NOISE_FLOOR"]
 
@@ -569,34 +569,28 @@ def _at_bound(setup: ParamSetup, theta: np.ndarray) -> set[str]:
     return out
 
 
-#: A time constant further than this factor outside the measured band is not determined.
-TAU_BAND_FACTOR = 3.0
-
 
 def identifiability(circuit: Circuit, values: Mapping[str, float], se: np.ndarray,
                     setup: ParamSetup, f: np.ndarray) -> tuple[list[str], list[str]]:
     """Warnings and the names of the parameters the data cannot pin down.
 
     - an arc or diffusion element whose time constant lies more than
-      :data:`TAU_BAND_FACTOR` beyond the measured band ``[1/(2π f_max), 1/(2π f_min)]``:
+      :data:`~eisfit.circuit.arcs.TAU_BAND_FACTOR` beyond the measured band ``[1/(2π f_max), 1/(2π f_min)]``:
       its resistance is extrapolated, not measured;
     - a free positive parameter whose 95 % confidence interval spans more than a decade.
     """
     out: list[str] = []
     poor: list[str] = []
-    lo_tau, hi_tau = 1 / (2 * np.pi * f.max()), 1 / (2 * np.pi * f.min())
-    for label, tau in time_constants(circuit, values).items():
-        if not (np.isfinite(tau) and tau > 0):
-            continue
-        if tau > TAU_BAND_FACTOR * hi_tau or tau < lo_tau / TAU_BAND_FACTOR:
-            side = "below the lowest" if tau > hi_tau else "above the highest"
-            out.append(
-                f"{label}: time constant {tau:.3g} s lies {side} measured frequency "
-                f"(f = {1 / (2 * np.pi * tau):.3g} Hz, band {f.min():.3g}–{f.max():.3g} Hz); "
-                "its resistance is extrapolated, not measured"
-            )
-            for el in label.split("|"):
-                poor += [p for e in circuit.elements if e.name == el for p in e.param_names]
+    hi_tau = 1 / (2 * np.pi * f.min())
+    for label, tau in beyond_band(circuit, values, f).items():
+        side = "below the lowest" if tau > hi_tau else "above the highest"
+        out.append(
+            f"{label}: time constant {tau:.3g} s lies {side} measured frequency "
+            f"(f = {1 / (2 * np.pi * tau):.3g} Hz, band {f.min():.3g}–{f.max():.3g} Hz); "
+            "its resistance is extrapolated, not measured"
+        )
+        for el in label.split("|"):
+            poor += [p for e in circuit.elements if e.name == el for p in e.param_names]
     wide = [n for i, n in enumerate(setup.names)
             if setup.column[i] >= 0 and setup.log[i] and np.isfinite(se[i])
             and values[n] > 0 and 2 * 1.96 * se[i] / values[n] > np.log(10)]
