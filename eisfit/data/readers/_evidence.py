@@ -181,6 +181,22 @@ def _phase_fit(
     return out
 
 
+def _constant_phase(t: np.ndarray, p: int, unit: str) -> bool:
+    """Column ``p`` is one angle on (nearly) every row, within the tolerance.
+
+    A constant phase only says that two columns are proportional: any proportional
+    pair (Z' and Z'', Z' and |Z|, a Z'' and a phase of a small-angle spectrum, ...)
+    fits it, and so does any column that happens to hold that angle.
+    """
+    v = _finite(t[:, p])
+    if v.size < 3:
+        return True
+    scale, tol = _UNITS[unit]
+    # twice the tolerance of a fit: a phase that a fit cannot tell from a constant one
+    within = _angle_diff(v, np.median(v), scale) <= 2 * (tol + 1e-3 * np.abs(v))
+    return bool(np.mean(within) >= _MATCH)
+
+
 def _pins_real_part(t: np.ndarray, re: int, im: int, s: int, p: int, unit: str) -> bool:
     """The phase relation fails with Z' twice or half as large: it tells which column is Z'.
 
@@ -218,9 +234,9 @@ def _rereadings(
 
     ``hyp`` is ``(re, im, s, p, unit)``. Only for a small-angle relation (see
     :func:`_small_angle`): arrangements that reuse at least two of its three columns,
-    with any usable column as the third, in either sign and unit; the ~0 guard applies
-    only when the phase is that third column. A relation with large phases is not a
-    product and has no such twins.
+    with any usable column as the third, in either sign and unit; the ~0 guard is off
+    only where the phase moves to the Z' or Z'' column. A relation with large phases
+    is not a product and has no such twins.
     """
     re, im, s, p, unit = hyp
     if not _small_angle(t, re, im, s, unit):
@@ -236,9 +252,11 @@ def _rereadings(
                 continue
             seen.add(tri)
             skip = {(s, unit)} if tri == (re, im, p) else set()
-            # which of its own columns is the phase is the question, so no guard there;
-            # another column of ~0 everywhere as the phase confirms nothing, as always
-            guard = tri[2] not in own
+            # the questions are which of its columns is the phase and (phase·Z' = k·Z''
+            # with k = 180/π or 1) what size Z' has: no guard where the phase moves to
+            # Z' or Z'', nor where Z'' and the phase stay and only Z' or the unit change;
+            # elsewhere a column of ~0 everywhere as the phase confirms nothing, as always
+            guard = tri[2] not in (re, im) and tri[1:] != (im, p)
             if set(_phase_fit(t, *tri, rows, guard=guard)) - skip:
                 if set(_phase_fit(t, *tri, guard=guard)) - skip:
                     out.append(tri)

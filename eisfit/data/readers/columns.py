@@ -33,6 +33,7 @@ from ._evidence import (
     _MATCH,
     _MAX_SEARCH,
     _candidates,
+    _constant_phase,
     _drop_time_lookalikes,
     _is_counter,
     _is_row_counter,
@@ -407,13 +408,20 @@ def _meta_columns(t: np.ndarray, roles: Roles, free: Sequence[int]) -> None:
 def _check_discriminating(t, hyp, usable, names, path, line) -> None:
     """Refuse a phase relation that would hold as well for other columns.
 
-    ``hyp`` is ``(re, im, s, p, unit)``, the only orientation found. The phase singles
-    out Z' only if Z' twice or half as large would not fit; and a small-angle relation
-    (phase ≈ Z''/Z') must have no other reading of its columns that fits too.
+    ``hyp`` is ``(re, im, s, p, unit)``, the only orientation found. The phase must
+    vary (a constant one fits any proportional pair); it singles out Z' only if Z' twice
+    or half as large would not fit; and a small-angle relation (phase ≈ Z''/Z') must
+    have no other reading of its columns that fits too.
     """
     re, im, s, p, unit = hyp
     width = t.shape[1]
     freq = [k for k in usable if k not in (re, im, p) and is_frequency(t[:, k])]
+    if _constant_phase(t, p, unit):
+        why = (
+            f"column {_label(names, p)} holds the same angle on every row; a constant phase "
+            "only says that two columns are proportional, not which are Z' and Z''"
+        )
+        raise _ambiguous(path, line, why, names, freq, [re, im, p], width)
     if not _pins_real_part(t, re, im, s, p, unit):
         why = (
             f"column {_label(names, p)} fits the phase of column {_label(names, re)} as Z' "
