@@ -4,8 +4,14 @@
   derivative, combined Re–Im data — the defaults of its GUI. Its package ``__init__``
   imports the PyQt5 GUI, so the package is registered as an empty namespace and
   ``pyDRTtools.runs`` imported directly.
-* pyimpspec (GPL-3.0): ``calculate_drt_tr_rbf`` (automatic λ by its default mGCV) and
-  ``calculate_drt_tr_nnls`` (its default mode), single process.
+* pyimpspec (GPL-3.0), 5.1.3 API:
+  - TR-NNLS as its documentation calls it: ``pyimpspec.calculate_drt(DataSet(f, Z),
+    method="tr-nnls")`` with every default (``mode="real"``, ``lambda_value=-1.0`` = its
+    automatic λ: a scan of 70 values 1e-7…1, ``max_iter=-1``); TR-NNLS takes no
+    ``num_procs`` (it is single process);
+  - TR-RBF: ``calculate_drt(..., method="tr-rbf", num_procs=1)``, every other option its
+    default (automatic λ by mGCV, Gaussian RBF, 1st-order derivative, complex data); one
+    process so that its time compares with the others.
 
 Each wrapper returns ``(tau, gamma)`` on the tool's own output grid. Peaks are counted for
 every tool by the same rule (see ``count_peaks`` in bench_drt.py). A peer that cannot
@@ -60,11 +66,11 @@ def _pyimpspec_dataset(freq, Z):
 
 
 def pyimpspec_tr_rbf():
-    from pyimpspec.analysis.drt import calculate_drt_tr_rbf
+    from pyimpspec import calculate_drt
 
     def run(freq, Z):
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            res = calculate_drt_tr_rbf(_pyimpspec_dataset(freq, Z), num_procs=1)
+            res = calculate_drt(_pyimpspec_dataset(freq, Z), method="tr-rbf", num_procs=1)
         tau, gamma = res.get_drt_data()
         return np.asarray(tau, float), np.asarray(gamma, float)
 
@@ -72,11 +78,11 @@ def pyimpspec_tr_rbf():
 
 
 def pyimpspec_tr_nnls():
-    from pyimpspec.analysis.drt import calculate_drt_tr_nnls
+    from pyimpspec import calculate_drt
 
     def run(freq, Z):
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            res = calculate_drt_tr_nnls(_pyimpspec_dataset(freq, Z), num_procs=1)
+            res = calculate_drt(_pyimpspec_dataset(freq, Z), method="tr-nnls")
         tau, gamma = res.get_drt_data()
         return np.asarray(tau, float), np.asarray(gamma, float)
 
