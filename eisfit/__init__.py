@@ -59,7 +59,7 @@ from .errors import (
     FitError,
     ReaderError,
 )
-from .fitting import FitResult, fit, simulate
+from .fitting import FitResult, SequenceResult, fit, fit_sequence, simulate
 from .selection import Proposal, propose
 from .validate import KKResult, kk
 
@@ -77,7 +77,8 @@ __all__ = [
     "parse", "Circuit", "Element", "Series", "Parallel", "ELEMENTS",
     "R", "C", "L", "La", "Q", "W", "Wo", "Ws", "G", "H", "T", "Tb",
     "ladder", "preset", "presets", "from_impedance_py", "to_impedance_py", "from_cdc", "to_cdc",
-    "fit", "FitResult", "simulate", "drt", "DRTResult", "propose", "Proposal", "kk", "KKResult",
+    "fit", "FitResult", "fit_sequence", "SequenceResult", "simulate", "drt", "DRTResult",
+    "propose", "Proposal", "kk", "KKResult",
     *_LAZY_MODULES,
 ]
 

@@ -40,7 +40,13 @@ from .errors import (
     FitError as FitError,
     ReaderError as ReaderError,
 )
-from .fitting import FitResult as FitResult, fit as fit, simulate as simulate
+from .fitting import (
+    FitResult as FitResult,
+    SequenceResult as SequenceResult,
+    fit as fit,
+    fit_sequence as fit_sequence,
+    simulate as simulate,
+)
 from .selection import Proposal as Proposal, propose as propose
 from .validate import KKResult as KKResult, kk as kk
 
