@@ -168,7 +168,7 @@ class ArrowFactor:
             out += 2.0 * float(np.sum(np.log(np.diag(self.S_chol))))
         return out
 
-    def selected_inverse(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def selected_inverse(self, block: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Entries of ``Σ = M⁻¹``: ``(band, cross, shared)``.
 
         ``band[d, i] = Σ[i, i + d]`` for ``d ≤ u`` (zero past the end), ``cross = Σ[:n, n:]``
@@ -178,7 +178,24 @@ class ArrowFactor:
         ``Z[i, j] = (δᵢⱼ / Lᵢᵢ − Σ_{k>i} L[k, i] Z[k, j]) / Lᵢᵢ``; the sum runs over the band,
         so the rows are filled from the last one upward using only entries already inside
         the band. The shared block adds ``W S⁻¹ Wᵀ`` (``W = B⁻¹ C``) to ``Z``.
+
+        With ``block`` (a divisor of n, e.g. the parameters per spectrum) the same
+        recurrence runs on dense blocks, one block row at a time (fewer, larger steps).
         """
+        n, u = self.n, self.u
+        if block and n and n % block == 0 and block > 1:
+            zb = self._takahashi_blocks(block)
+        else:
+            zb = self._takahashi()
+        if not self.s:
+            return zb, np.zeros((n, 0)), np.zeros((0, 0))
+        Sinv = self._solve_S(np.eye(self.s))
+        V = self.W @ Sinv
+        for d in range(min(u, n - 1) + 1):
+            zb[d, : n - d] += np.einsum("is,is->i", V[: n - d], self.W[d:])
+        return zb, -V, Sinv
+
+    def _takahashi(self) -> np.ndarray:
         n, u, L = self.n, self.u, self.L
         zb = np.zeros((u + 1, n))
         win = np.zeros((u + 1, u + 1))  # Z[i:i+u+1, i:i+u+1], moving up the diagonal
@@ -192,10 +209,45 @@ class ArrowFactor:
             win[1:, 0] = row
             win[0, 0] = (1.0 / lii - l @ row) / lii
             zb[:, i] = win[0]
-        if not self.s:
-            return zb, np.zeros((n, 0)), np.zeros((0, 0))
-        Sinv = self._solve_S(np.eye(self.s))
-        V = self.W @ Sinv
-        for d in range(min(u, n - 1) + 1):
-            zb[d, : n - d] += np.einsum("is,is->i", V[: n - d], self.W[d:])
-        return zb, -V, Sinv
+        return zb
+
+    def _takahashi_blocks(self, b: int) -> np.ndarray:
+        """Block form: with ``L`` in b × b blocks (block bandwidth w = ⌈u/b⌉), for block row
+        k from the last, ``Z[J, k] = −Z[J, J] L[J, k] L[k, k]⁻¹`` (J: the w blocks below k)
+        and ``Z[k, k] = L[k, k]⁻ᵀ (L[k, k]⁻¹ − L[J, k]ᵀ Z[J, k])``."""
+        n, u, L = self.n, self.u, self.L
+        K = n // b
+        w = -(-u // b)
+        Lb = np.zeros((w + 1, K, b, b))  # Lb[δ, k] = L[block k+δ, block k]
+        for dl in range(w + 1):
+            for a in range(b):
+                for c in range(b):
+                    d = dl * b + a - c
+                    if 0 <= d <= u and K - dl > 0:
+                        Lb[dl, : K - dl, a, c] = L[d].reshape(K, b)[: K - dl, c]
+        Zb = np.zeros((w + 1, K, b, b))  # Zb[δ, k] = Z[block k+δ, block k]
+        eye = np.eye(b)
+        for k in range(K - 1, -1, -1):
+            Linv = np.linalg.solve(Lb[0, k], eye)
+            m = min(w, K - 1 - k)
+            if m:
+                C = Lb[1 : m + 1, k].reshape(m * b, b)
+                ZJ = np.empty((m * b, m * b))
+                for i in range(m):
+                    for j in range(m):
+                        blk = Zb[i - j, k + 1 + j] if i >= j else Zb[j - i, k + 1 + i].T
+                        ZJ[i * b : (i + 1) * b, j * b : (j + 1) * b] = blk
+                ZJk = -(ZJ @ C) @ Linv
+                Zb[1 : m + 1, k] = ZJk.reshape(m, b, b)
+                Zkk = Linv.T @ (Linv - C.T @ ZJk)
+            else:
+                Zkk = Linv.T @ Linv
+            Zb[0, k] = 0.5 * (Zkk + Zkk.T)
+        zb = np.zeros((u + 1, n))
+        c = np.arange(b)
+        for d in range(u + 1):  # zb[d, k·b + c] = Z[k·b + c + d, k·b + c]
+            dl, a = (c + d) // b, (c + d) % b
+            for cc in range(b):
+                if dl[cc] <= w and K - dl[cc] > 0:
+                    zb[d].reshape(K, b)[: K - dl[cc], cc] = Zb[dl[cc], : K - dl[cc], a[cc], cc]
+        return zb

@@ -305,6 +305,7 @@ class Posterior:
     phi: float  # residual variance factor χ² / (m − edf) (1 for absolute weights)
     singular: bool  # M needed a ridge to be factorised
     inflation: np.ndarray  # Σᵢᵢ·Mᵢᵢ per unknown (local flattened, then shared)
+    log_evidence: float  # Laplace log marginal likelihood (up to a constant), see `posterior`
 
 
 def posterior(prob: JointProblem, XL, XS, r, Jx, lam, absolute: bool) -> Posterior:
@@ -319,7 +320,7 @@ def posterior(prob: JointProblem, XL, XS, r, Jx, lam, absolute: bool) -> Posteri
         top = max(float(np.max(dL, initial=0.0)), float(np.max(dS, initial=0.0)), 1e-300)
         ridge = 1e-12 * top
         fac = ArrowFactor(M.add_diagonal(np.full_like(dL, ridge), np.full_like(dS, ridge)))
-    band, cross, ss = fac.selected_inverse()
+    band, cross, ss = fac.selected_inverse(block=prob.p_local)
     K, pL = prob.K, prob.p_local
     traces = np.zeros(pL)
     if lam.any() and K >= 3:
@@ -335,7 +336,20 @@ def posterior(prob: JointProblem, XL, XS, r, Jx, lam, absolute: bool) -> Posteri
     chi2 = float(np.sum(r * r))
     phi = 1.0 if absolute else (chi2 / (m - edf) if m > edf else np.nan)
     inflation = np.concatenate((band[0] * dL, np.diag(ss) * dS))
-    return Posterior(band, cross, ss, traces, edf, phi, singular, inflation)
+    # log evidence, noise scale profiled out (REML form): the prior on the second differences
+    # of parameter j has precision λⱼ/φ; shared parameters and the penalty's null space are
+    # flat. −½(m − Mₚ) log φ̂ + ½ Σ rⱼ log λⱼ − ½ log det M, φ̂ = (χ² + penalty)/(m − Mₚ).
+    pen = prob.penalty(XL, lam)
+    on = lam > 0
+    n_flat = n - prob.rank * int(on.sum())
+    logdet = fac.logdet()
+    if absolute:
+        log_ev = -0.5 * (chi2 + pen)
+    else:
+        dof = max(m - n_flat, 1)
+        log_ev = -0.5 * dof * np.log(max(chi2 + pen, 1e-300) / dof)
+    log_ev += 0.5 * prob.rank * float(np.sum(np.log(lam[on]))) - 0.5 * logdet
+    return Posterior(band, cross, ss, traces, edf, phi, singular, inflation, float(log_ev))
 
 
 def spectrum_blocks(prob: JointProblem, post: Posterior) -> np.ndarray:

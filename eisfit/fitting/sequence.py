@@ -8,9 +8,9 @@ one least-squares problem:
 - parameters named in ``shared`` take one value for the whole sequence;
 - the others may change from spectrum to spectrum, but a smoothness penalty on their
   second differences along the sequence coordinate (in the optimiser's coordinates:
-  ``ln θ`` for positive parameters) ties neighbours together. Its strength λⱼ, one per
-  parameter, is chosen by maximising the evidence (the Laplace-approximated marginal
-  likelihood) with Fellner–Schall / MacKay updates, or given;
+  ``ln θ`` for positive parameters) ties neighbours together. Its strength λ (one for
+  all parameters) is chosen by maximising the evidence (the Laplace-approximated
+  marginal likelihood) with a continuation and Fellner–Schall / MacKay updates, or given;
 - the arcs keep their *identity* by continuity along the sequence, never by time-constant
   rank: the starting values come from warm-started :func:`eisfit.fit` calls relabelled to
   follow the trend of the previous spectra, and the joint fit never reorders.
@@ -51,10 +51,10 @@ __all__ = ["fit_sequence", "SequenceResult"]
 
 #: Fellner–Schall updates of the smoothness strengths before giving up on convergence.
 MAX_SMOOTH_UPDATES = 40
-#: The evidence iteration has settled when no parameter's effective degrees of freedom
-#: along the sequence (γⱼ = rank − λⱼ tr(Σ Pⱼ)) changes by more than this between updates.
-SMOOTH_GAMMA_TOL = 0.05
-#: λⱼ is kept within this factor (either way) of the data information on parameter j.
+#: The evidence iteration has settled when the effective number of parameters beyond
+#: straight lines (Σⱼ γⱼ, γⱼ = rank D − λ tr(Σ Pⱼ)) changes by less than this between updates.
+SMOOTH_GAMMA_TOL = 0.1
+#: λ is kept within this factor (either way) of the data information on the parameters.
 SMOOTH_RANGE = 1e9
 #: A variance inflation Σᵢᵢ·Mᵢᵢ above this marks a parameter that neither the data nor the
 #: penalty determine.
@@ -98,15 +98,16 @@ def fit_sequence(
         Free parameters that take one value for the whole sequence (e.g. CPE exponents,
         the series resistance, an inductance).
     smooth : "auto", float, mapping or None
-        Strength λ of the penalty ``λⱼ ‖D xⱼ‖²`` on the second differences ``D`` of every
+        Strength λ of the penalty ``λ Σⱼ ‖D xⱼ‖²`` on the second differences ``D`` of every
         other free parameter along the sequence coordinate (``xⱼ = ln θⱼ`` for positive
         parameters, ``θⱼ`` for exponents). The data term is measured in units of each
-        spectrum's noise level and the coordinate in units of its mean spacing, so λⱼ is
+        spectrum's noise level and the coordinate in units of its mean spacing, so λ is
         the inverse variance of a parameter's second difference per step: ``1e4`` lets
-        ``ln R`` bend by about 1 % per step. ``"auto"`` (default): one λⱼ per parameter,
-        chosen by maximising the evidence (marginal likelihood) of the linearised model;
-        a number: that λ for all; a mapping: per parameter (others 0); ``0`` or ``None``:
-        no penalty — independent fits of the spectra, except for the shared parameters.
+        ``ln R`` bend by about 1 % per step. ``"auto"`` (default): one λ for all
+        parameters, chosen by maximising the evidence (the Laplace-approximated marginal
+        likelihood; see Notes); a number: that λ for all; a mapping: per parameter (others
+        0); ``0`` or ``None``: no penalty — independent fits of the spectra, except for the
+        shared parameters.
     coordinate : array_like, optional
         Sequence coordinate per spectrum (cycle number, SOC, time), strictly monotonic.
         Default 0, 1, 2, …. Uneven spacing is honoured (divided differences).
@@ -134,14 +135,34 @@ def fit_sequence(
 
     Notes
     -----
+    Objective: ``Σₖ ‖rₖ‖²/σₖ² + λ Σⱼ ‖D xⱼ‖²`` (``rₖ`` the weighted residuals of spectrum
+    k as in :func:`eisfit.fit`). Each spectrum is weighted by ``1/σₖ²``, its reduced χ²
+    (first from its independent starting fit, then re-estimated from the joint fit as
+    ``χ²ₖ / (mₖ − edfₖ)``, edfₖ the effective parameters it uses), so that a noisy spectrum
+    does not dominate and, with ``smooth=0`` and no shared parameters, every spectrum's
+    values *and* standard errors equal :func:`eisfit.fit`'s.
+
+    Why second differences: their null space is the straight line, so a resistance that
+    grows steadily is not pulled towards a constant (first differences would flatten
+    trends and bias the ends), while a label swap between two arcs is a kink that costs
+    a lot. Why one λ: per-parameter strengths let a poorly determined direction (a CPE
+    coefficient trading with two close resistances) escape the smoothing, which biased
+    the resistances in simulations; one prior width for all log-parameters did not.
+
+    λ by evidence: two starts are tried and the one with the larger evidence kept —
+    (1) robust straight lines through the independent fits, from very strong smoothing
+    relaxed a decade at a time while the evidence grows (robust where the independent fits
+    trade resistance); (2) the independent fits themselves, from the smoothing their
+    roughness suggests (robust where the trends are far from straight). Both are refined
+    by Fellner–Schall updates ``λ ← φ Σⱼγⱼ / Σⱼ‖D xⱼ‖²`` between short
+    Levenberg–Marquardt runs. Long sequences take their starting fits from at most
+    :data:`~eisfit.fitting.sequence_starts.CHAIN_MAX` evenly spaced spectra.
+
     The normal equations are block-banded in the per-spectrum parameters with dense rows
     for the shared ones (an arrowhead); they are factorised by a banded Cholesky and a
     Schur complement, and the standard errors come from the selected inversion of the
     same factor: ``cov = φ M⁻¹`` (``M`` the penalised Gauss–Newton matrix, ``φ`` the
-    residual variance factor χ²/(m − edf)). Each spectrum is weighted by ``1/σₖ²`` with
-    ``σₖ²`` the reduced χ² of its independent starting fit, so that with ``smooth=0`` and
-    no shared parameters every spectrum's values *and* standard errors equal
-    :func:`eisfit.fit`'s.
+    residual variance factor χ²/(m − edf), 1 for σ weights).
 
     Examples
     --------
@@ -319,21 +340,38 @@ def _fit_sequence(circuit, spectra, shared, smooth, coordinate, init, weight, bo
     Xc = np.array([setup.to_x(v) for v in chain.values]).reshape(len(idx), setup.n_free)
     use = chain.healthy if chain.healthy.sum() >= min(3, len(idx)) else np.ones(len(idx), bool)
     XS = np.median(Xc[use][:, prob.shared], axis=0)
+    loL, hiL = xlo[prob.local], xhi[prob.local]
     if method == "none":
-        XL = Xc[:, prob.local]  # the independent fits themselves (idx is every spectrum)
-    else:  # the penalty's null space: robust straight lines through the healthy fits
-        XL = robust_lines(Xc[:, prob.local], tn[idx], use, tn)
-        XL = np.clip(XL, xlo[prob.local], xhi[prob.local])
-    start = prob.thetas(prob.free_matrix(XL, XS))
+        starts = [(Xc[:, prob.local], None)]  # the independent fits themselves (idx: all spectra)
+    else:
+        # 1. the penalty's null space: robust straight lines through the healthy fits, from
+        #    strong smoothing (robust where the independent fits trade resistance);
+        # 2. the healthy fits themselves, interpolated, from the smoothing their roughness
+        #    suggests (robust where the trends are far from straight).
+        # The one with the larger evidence (or, for a given λ, the lower objective) is kept.
+        lines = np.clip(robust_lines(Xc[:, prob.local], tn[idx], use, tn), loL, hiL)
+        sel = use if use.sum() >= 2 else np.ones(len(idx), bool)
+        interp = np.column_stack([np.interp(tn, tn[idx][sel], Xc[sel, j]) for j in prob.local])
+        interp = np.clip(interp, loL, hiL)
+        if method == "auto":  # as if every penalised direction were determined by the data
+            q = float(np.sum(interp * penalty_apply(prob.pen, interp)))
+            rough = np.full(prob.p_local, prob.rank * prob.p_local / max(q, 1e-300))
+        else:
+            rough = lam
+        starts = [(lines, None), (interp, rough)]
 
     # -- solve; re-estimate each spectrum's noise level from its own residuals; repeat ---
-    lam_start = None
-    for n_pass in range(1, MAX_REWEIGHT + 1):
-        state, lam, n_updates, smooth_ok = _solve(prob, XL, XS, lam, method, absolute, max_iter,
-                                                  lam_start)
-        XL, XS, lam_start = state.XL, state.XS, lam
-        post = posterior(prob, XL, XS, state.r, state.Jx, lam, absolute)
-        if absolute or n_pass == MAX_REWEIGHT:
+    best = None
+    for XL0, lam0 in starts:
+        run = _solve(prob, XL0, XS, lam, method, absolute, max_iter, lam0)
+        p = posterior(prob, run[0].XL, run[0].XS, run[0].r, run[0].Jx, run[1], absolute)
+        score = p.log_evidence if method == "auto" else -run[0].cost
+        if best is None or score > best[0]:
+            best = (score, run, p, XL0)
+    _, (state, lam, n_updates, smooth_ok), post, XL0 = best
+    start = prob.thetas(prob.free_matrix(XL0, XS))
+    for n_pass in range(2, MAX_REWEIGHT + 1):
+        if absolute:
             break
         edf_k = spectrum_edf(prob, post, state.Jx)
         chi2_k = np.sum(state.r * state.r, axis=1) * s2  # in the units of the user's weights
@@ -345,6 +383,10 @@ def _fit_sequence(circuit, spectra, shared, smooth, coordinate, init, weight, bo
             break
         s2 = new
         prob = prob.with_noise(ratio)
+        state, lam, more, smooth_ok = _solve(prob, state.XL, state.XS, lam, method, absolute,
+                                             max_iter, lam)
+        n_updates += more
+        post = posterior(prob, state.XL, state.XS, state.r, state.Jx, lam, absolute)
     if post.singular:
         notes.append("the joint normal matrix is singular: some parameters are determined "
                      "neither by the data nor by the penalty")
@@ -355,27 +397,27 @@ def _fit_sequence(circuit, spectra, shared, smooth, coordinate, init, weight, bo
 
 
 def _solve(prob: JointProblem, XL, XS, lam, method, absolute, max_iter, lam_start=None):
-    """The joint optimum.
+    """The joint optimum: ``(state, λ, number of λ updates, whether λ settled)``.
 
-    With a penalty, the fit starts from very strong smoothing (every parameter nearly a
-    straight line along the sequence: few effective parameters, pooled over all spectra,
-    hence no room for arcs to trade resistance) and relaxes it: towards the given λ in
-    steps of 100, or (``"auto"``) by Fellner–Schall updates of the evidence, which
-    lower λⱼ as far as the data ask for curvature. A few Levenberg–Marquardt iterations
-    run between updates, and a final fit converges at the chosen λ. ``lam_start`` (a
-    previous pass's λ) replaces the strong start.
+    ``method == "auto"`` chooses one strength λ for all penalised parameters by maximising
+    the evidence. Without ``lam_start`` the fit starts from very strong smoothing (every
+    parameter nearly a straight line along the sequence: few effective parameters pooled
+    over all spectra, no room for arcs to trade resistance) and relaxes it a decade at a
+    time while the evidence grows — a continuation that a fixed-point iteration started at
+    λ → ∞ cannot do (the straight-line solution can be a local maximum there). From the
+    best decade, or from ``lam_start``, Fellner–Schall (MacKay) updates
+    ``λ ← φ Σⱼγⱼ / Σⱼ‖D xⱼ‖²`` (γⱼ = rank D − λ tr(Σ Pⱼ), the effective number of
+    parameters beyond a straight line) refine it. A given λ is approached from 10⁶ × λ in
+    steps of 100. A few Levenberg–Marquardt iterations run between updates; a final fit
+    converges at the chosen λ.
     """
     if method == "none":
         state = levenberg_marquardt_joint(prob, XL, XS, lam, max_iter=max_iter)
         return state, lam, 0, True
-    r, Jx = prob.evaluate(XL, XS)
-    info = np.median(np.sum(Jx[:, prob.local, :] ** 2, axis=2), axis=0)
-    info = np.maximum(info, 1e-300)  # data information on each parameter, per spectrum
-    lo, hi = info / SMOOTH_RANGE, info * SMOOTH_RANGE
-    n_updates, ok, mu = 0, True, 1e-3
+    mu, n_updates = 1e-3, 0
     if method == "given":
         target = lam
-        lam = target if lam_start is not None else np.maximum(np.minimum(hi, target * 1e6), target)
+        lam = target if lam_start is not None else target * 1e6
         while True:
             state = levenberg_marquardt_joint(prob, XL, XS, lam, max_iter=max_iter, ftol=1e-6,
                                               mu=mu)
@@ -384,23 +426,52 @@ def _solve(prob: JointProblem, XL, XS, lam, method, absolute, max_iter, lam_star
                 break
             lam = np.maximum(lam / 100, target)
             n_updates += 1
-    else:
-        lam = hi.copy() if lam_start is None else np.clip(lam_start, lo, hi)
-        ok = False
-        gamma_old = np.full(lam.size, -np.inf)
-        for n_updates in range(1, MAX_SMOOTH_UPDATES + 1):
-            state = levenberg_marquardt_joint(prob, XL, XS, lam, max_iter=8, ftol=1e-8, mu=mu)
+        state = levenberg_marquardt_joint(prob, XL, XS, lam, max_iter=max_iter, mu=mu)
+        return state, lam, n_updates, True
+    _, Jx = prob.evaluate(XL, XS)
+    info = np.median(np.sum(Jx[:, prob.local, :] ** 2, axis=2), axis=0)
+    # λ is kept within SMOOTH_RANGE of the data information on the parameters (per spectrum)
+    top = max(float(np.max(info, initial=0.0)), 1e-300)
+    lo = max(float(np.min(info, initial=0.0)), 1e-12 * top) / SMOOTH_RANGE
+    hi = top * SMOOTH_RANGE
+    ones = np.ones(prob.p_local)
+
+    def step(XL, XS, value, mu):
+        st = levenberg_marquardt_joint(prob, XL, XS, value * ones, max_iter=8, ftol=1e-8, mu=mu)
+        return st, posterior(prob, st.XL, st.XS, st.r, st.Jx, value * ones, absolute)
+
+    if lam_start is None:  # continuation from strong smoothing, a decade at a time
+        value, best, drops = hi, None, 0
+        while True:
+            state, post = step(XL, XS, value, mu)
             XL, XS, mu = state.XL, state.XS, max(state.mu, 1e-12)
-            post = posterior(prob, XL, XS, state.r, state.Jx, lam, absolute)
-            q = np.sum(XL * penalty_apply(prob.pen, XL), axis=0)
-            gamma = np.maximum(prob.rank - lam * post.traces, 0.0)
-            phi = post.phi if np.isfinite(post.phi) else 1.0
-            # settled when no parameter's effective number of degrees of freedom moves
-            if state.converged and np.all(np.abs(gamma - gamma_old) < SMOOTH_GAMMA_TOL):
-                ok = True
+            n_updates += 1
+            if best is None or post.log_evidence > best[0]:
+                best, drops = (post.log_evidence, value, state, mu), 0
+            else:
+                drops += 1
+            if drops >= 2 or value <= lo:
                 break
-            gamma_old = gamma
-            lam = np.clip(phi * gamma / np.maximum(q, 1e-300), lo, hi)
+            value = max(value / 10, lo)
+        _, value, state, mu = best
+        XL, XS = state.XL, state.XS
+    else:
+        value = float(np.clip(np.max(lam_start), lo, hi))
+    ok, gamma_old = False, None
+    for _ in range(MAX_SMOOTH_UPDATES):
+        state, post = step(XL, XS, value, mu)
+        XL, XS, mu = state.XL, state.XS, max(state.mu, 1e-12)
+        n_updates += 1
+        gamma = float(np.sum(np.maximum(prob.rank - value * post.traces, 0.0)))
+        # settled when the effective number of parameters beyond straight lines stays put
+        if state.converged and gamma_old is not None and abs(gamma - gamma_old) < SMOOTH_GAMMA_TOL:
+            ok = True
+            break
+        gamma_old = gamma
+        q = float(np.sum(XL * penalty_apply(prob.pen, XL)))
+        phi = post.phi if np.isfinite(post.phi) else 1.0
+        value = float(np.clip(phi * gamma / max(q, 1e-300), lo, hi))
+    lam = value * ones
     state = levenberg_marquardt_joint(prob, XL, XS, lam, max_iter=max_iter, mu=mu)
     return state, lam, n_updates, ok
 

@@ -22,7 +22,7 @@ from ..circuit import Circuit
 from ..circuit.arcs import arcs, signature, time_constants
 from ..errors import FitError
 from ..linear.weights import residual_weights
-from .fitter import TAU_BAND_FACTOR, fit, reference
+from .fitter import fit, reference
 from .params import ParamSetup
 from .result import FitResult
 
@@ -32,6 +32,8 @@ __all__ = ["chain_indices", "warm_chain", "Chain", "follow", "predict", "healthy
 #: At most this many spectra are fitted one by one for the starting values of a penalised
 #: joint fit (evenly spaced; the joint fit starts from trends through them).
 CHAIN_MAX = 30
+#: A fit whose arc relaxes further than this factor outside the measured band is degenerate.
+HEALTHY_TAU_FACTOR = 10.0
 #: History (healthy fits) from which the next values are extrapolated to keep arc identities.
 TREND_WINDOW = 4
 
@@ -97,13 +99,20 @@ def predict(setup: ParamSetup, history: list[dict[str, float]], t_hist: list[flo
     return dict(zip(names, v))
 
 
-def healthy(res: FitResult, setup: ParamSetup) -> bool:
-    """A fit worth continuing from and drawing trends through: it passes its verdict, no
-    parameter sits on a bound, every positive free parameter is determined to better than
-    a factor e^0.5 (one standard error) and every arc relaxes inside the measured band.
-    A degenerate fit (an arc collapsed onto R0, a resistance running off to infinity)
-    fits the data as well but fails these, and a warm start from it would stay degenerate."""
-    if not res.success or res.at_bound or not np.all(np.isfinite(res._values)):
+def healthy(res: FitResult, setup: ParamSetup, reference_rms: float | None = None) -> bool:
+    """A fit worth continuing from and drawing trends through.
+
+    No parameter sits on a bound, every positive free parameter is determined to better
+    than a factor e^0.5 (one standard error), every arc relaxes within a decade of the measured band,
+    and the fit either passes its verdict or its residual is within twice that of the
+    last healthy fit (``reference_rms``; real data that no model of the family describes
+    perfectly still give usable trends). A degenerate fit (an arc collapsed onto R0, a
+    resistance running off to infinity) fits the data as well but fails these tests, and
+    a warm start from it would stay degenerate.
+    """
+    if res.at_bound or not np.all(np.isfinite(res._values)):
+        return False
+    if not res.success and reference_rms is not None and not res.rms <= 2 * reference_rms:
         return False
     v, se = res.values, res.stderr
     for n in res.free:
@@ -112,7 +121,7 @@ def healthy(res: FitResult, setup: ParamSetup) -> bool:
     f = np.asarray(res.freq)
     lo_tau, hi_tau = 1 / (2 * np.pi * f.max()), 1 / (2 * np.pi * f.min())
     taus = np.array(list(time_constants(res.circuit, v).values()), float)
-    return bool(np.all((taus > lo_tau / TAU_BAND_FACTOR) & (taus < hi_tau * TAU_BAND_FACTOR)))
+    return bool(np.all((taus > lo_tau / HEALTHY_TAU_FACTOR) & (taus < hi_tau * HEALTHY_TAU_FACTOR)))
 
 
 def chain_indices(K: int, all_spectra: bool) -> np.ndarray:
@@ -132,25 +141,26 @@ def warm_chain(circuit, setup, data, t, idx, init, weights, bounds, tie) -> Chai
         raise FitError(f"init: {len(init)} starting values for {len(data)} spectra")
     groups = interchangeable(circuit, setup)
     values, s2, refs, ok = [], [], {}, []
-    hist, t_hist = [], []  # healthy fits: the trend that arcs must continue
+    hist, t_hist, rms_hist = [], [], []  # healthy fits: the trend that arcs must continue
     for n, k in enumerate(idx):
         f, Z, _ = data[k]
         if per_spectrum:
             start, keep = init[k], False
-        elif not hist:
-            start, keep = (init, init is None) if n == 0 else (values[0], False)
-        else:
-            start, keep = hist[-1], False
+        elif n == 0:
+            start, keep = init, init is None
+        else:  # the last healthy fit, else the previous one
+            start, keep = (hist[-1] if hist else values[-1]), False
         res = fit(circuit, (f, Z), init=start, weight=weights[k], bounds=bounds,
                   fixed=dict(setup.fixed), tie=tie, keep_order=keep,
                   multistart=8 if n == 0 else 1)
         v = res.values
         if hist and not per_spectrum and groups:
             v = follow(groups, setup, v, predict(setup, hist, t_hist, t[k]))
-        good = healthy(res, setup)
+        good = healthy(res, setup, rms_hist[-1] if rms_hist else None)
         if good:
             hist.append(v)
             t_hist.append(t[k])
+            rms_hist.append(res.rms)
         values.append(v)
         ok.append(good)
         refs[int(k)] = reference(f, Z)  # computed by fit just now: a cache hit
