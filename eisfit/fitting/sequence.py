@@ -299,6 +299,8 @@ def _fit_sequence(circuit, spectra, shared, smooth, coordinate, init, weight, bo
     local_names = tuple(n for n in setup.free if n not in shared_names)
     method, lam = _smooth(smooth, local_names, setup)
     notes: list[str] = []
+    if not local_names:  # every free parameter shared: nothing varies, nothing to smooth
+        method = "none"
     if method != "none" and K < 3:
         if smooth == "auto":
             notes.append(f"{K} spectra: too few for a smoothness penalty (needs 3)")
@@ -514,7 +516,8 @@ def _results(circuit, setup, prob, data, t, w_orig, weights, absolute, start, s2
     how = {"auto": f"λ by evidence ({n_updates} updates)", "given": "λ given",
            "none": "no smoothness penalty"}[method]
     state_txt = "converged" if state.converged else "stopped: " + state.message
-    message = (f"joint fit of {K} spectra {state_txt} after {state.nfev} iterations; {how}; "
+    message = (f"joint fit of {K} spectr{'um' if K == 1 else 'a'} {state_txt} after {state.nfev} "
+               f"iterations; {how}; "
                f"{n_ok}/{K} spectra pass the fit verdict")
     return SequenceResult(
         circuit=circuit,

@@ -330,6 +330,29 @@ def test_fixed_and_tied_parameters():
     assert res.to_frame().set_index("parameter").loc["Q2_n", "status"].iloc[0] == "tied to Q1_n"
 
 
+def test_every_parameter_shared_is_one_fit_of_all_the_data():
+    """With σ weights (no per-spectrum noise scaling) and every parameter shared, the joint
+    fit is one least-squares fit of the pooled points: ef.fit on the concatenated data."""
+    m = ef.parse("R0 - (R1 | C1)")
+    rng = np.random.default_rng(8)
+    spectra, sigmas = [], []
+    for k in range(4):
+        f = np.logspace(4 - 0.01 * k, -2 + 0.01 * k, 20)  # distinct grids: no tied frequencies
+        Z0 = 2 + 10 / (1 + 2j * np.pi * f * 10 * 2e-4)
+        sig = 0.01 * np.abs(Z0)
+        spectra.append((f, Z0 + sig * (rng.standard_normal(20) + 1j * rng.standard_normal(20))))
+        sigmas.append(sig)
+    res = ef.fit_sequence(m, spectra, shared=m.parameters, weight=sigmas)
+    f = np.concatenate([s[0] for s in spectra])
+    order = np.argsort(f)
+    Z = np.concatenate([s[1] for s in spectra])[order]
+    pooled = ef.fit(m, (f[order], Z), weight=np.concatenate(sigmas)[order])
+    for n in m.parameters:
+        assert res.shared[n] == pytest.approx(pooled.values[n], rel=1e-6), n
+        assert res.shared_stderr[n] == pytest.approx(pooled.stderr[n], rel=1e-4), n
+    assert res.smooth == {} and res.smooth_method == "none"
+
+
 def test_one_and_two_spectra():
     m = ef.parse("R0 - (R1 | C1)")
     f = np.logspace(4, -2, 25)
