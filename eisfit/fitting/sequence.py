@@ -21,7 +21,6 @@ See :mod:`eisfit.fitting.joint` for the objective and the solver and
 
 from __future__ import annotations
 
-import difflib
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -184,6 +183,8 @@ def fit_sequence(
 
 # -- input ----------------------------------------------------------------------------
 def _unknown(name: str, known: Sequence[str], what: str) -> FitError:
+    import difflib  # only on this error path (import eisfit stays light)
+
     close = difflib.get_close_matches(name, known, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
     return FitError(f"{what}: unknown parameter {name!r}{hint} (circuit has {', '.join(known)})")

@@ -11,6 +11,11 @@ import numpy as np
 from ..results import frozen_arrays
 from .result import FitResult
 
+try:  # the eisfit error for an unknown name (a KeyError), where this version has it
+    from ..errors import UnknownNameError as _UnknownName  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - older error hierarchy: plain KeyError, as FitResult
+    _UnknownName = KeyError
+
 __all__ = ["SequenceResult"]
 
 
@@ -116,7 +121,7 @@ class SequenceResult:
     def _check(self, name: str) -> None:
         if name not in self.parameter_names:
             known = ", ".join(self.parameter_names)
-            raise KeyError(f"unknown parameter {name!r} (circuit has {known})")
+            raise _UnknownName(f"unknown parameter {name!r} (circuit has {known})")
 
     def __len__(self) -> int:
         return len(self.fits)
