@@ -120,7 +120,8 @@ def fit_sequence(
     bounds, fixed, tie :
         As for :func:`eisfit.fit`, applied to every spectrum.
     max_iter : int
-        Iteration limit of the joint Levenberg–Marquardt solver (per smoothness update).
+        Iteration limit of the final joint Levenberg–Marquardt run (the short runs between
+        smoothness updates take at most 8 iterations each).
 
     Returns
     -------

@@ -353,6 +353,19 @@ def test_every_parameter_shared_is_one_fit_of_all_the_data():
     assert res.smooth == {} and res.smooth_method == "none"
 
 
+def test_per_spectrum_starting_values():
+    """Starting values per spectrum (e.g. an earlier fit) lead to the same optimum."""
+    truths = two_arc_truth(10)
+    spectra = two_arc_spectra(truths, 0.005, seed=6)
+    first = ef.fit_sequence(TWO_ARCS, spectra, shared=["R0", "Q1_n", "Q2_n"], smooth=1e4)
+    again = ef.fit_sequence(TWO_ARCS, spectra, shared=["R0", "Q1_n", "Q2_n"], smooth=1e4,
+                            init=list(first.fits))
+    for a, b in zip(first.fits, again.fits):
+        for n in ("R1", "R2", "Q1_Q", "Q2_Q"):
+            assert b.values[n] == pytest.approx(a.values[n], rel=1e-4), n
+    assert again.shared["Q1_n"] == pytest.approx(first.shared["Q1_n"], rel=1e-5)
+
+
 def test_one_and_two_spectra():
     m = ef.parse("R0 - (R1 | C1)")
     f = np.logspace(4, -2, 25)
