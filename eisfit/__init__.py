@@ -64,7 +64,7 @@ from .errors import (
     SolverError,
     UnknownNameError,
 )
-from .fitting import FitOptions, FitResult, fit, simulate
+from .fitting import FitOptions, FitResult, SequenceResult, fit, fit_sequence, simulate
 from .selection import Proposal, propose
 from .validate import KKResult, kk
 
@@ -81,7 +81,8 @@ __all__ = [
     "parse", "Circuit", "Element", "Series", "Parallel", "ELEMENTS",
     "R", "C", "L", "La", "Q", "W", "Wo", "Ws", "G", "H", "T", "Tb",
     "ladder", "preset", "presets", "from_impedance_py", "to_impedance_py", "from_cdc", "to_cdc",
-    "fit", "FitOptions", "FitResult", "simulate", "drt", "DRTResult", "propose", "Proposal", "kk", "KKResult",
+    "fit", "FitOptions", "FitResult", "fit_sequence", "SequenceResult", "simulate", "drt",
+    "DRTResult", "propose", "Proposal", "kk", "KKResult",
     *_LAZY_MODULES,
 ]
 

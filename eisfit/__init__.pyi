@@ -51,7 +51,9 @@ from .errors import (
 from .fitting import (
     FitOptions as FitOptions,
     FitResult as FitResult,
+    SequenceResult as SequenceResult,
     fit as fit,
+    fit_sequence as fit_sequence,
     simulate as simulate,
 )
 from .selection import Proposal as Proposal, propose as propose

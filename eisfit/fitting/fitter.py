@@ -407,7 +407,10 @@ def _chi2_pvalue(chi2: float, dof: int) -> float:
 
 
 def _build_result(circuit, setup, compiled, f, Z, w_re, w_im, absolute, weight_name, theta,
-                  lm, ref: KKResult, nfev, n_starts, init, meta) -> FitResult:
+                  lm, ref: KKResult, nfev, n_starts, init, meta, cov_x=None) -> FitResult:
+    """The :class:`FitResult` of ``theta``; ``cov_x`` (covariance of the free optimiser
+    coordinates, already scaled) replaces the one from this spectrum's Jacobian when given
+    (a joint fit of several spectra computes it from its joint normal matrix)."""
     names = setup.names
     z_fit, J = compiled.z_jac(theta, f)
     r = stack(z_fit - Z, w_re, w_im)
@@ -421,7 +424,10 @@ def _build_result(circuit, setup, compiled, f, Z, w_re, w_im, absolute, weight_n
     scale_x = np.where(setup.log[setup.free_index], theta[setup.free_index], 1.0)
     warn: list[str] = []
     s2 = 1.0 if absolute else (chi2 / dof if dof > 0 else np.nan)
-    cov_x, bad = _covariance_x(Jx, s2)
+    if cov_x is None:
+        cov_x, bad = _covariance_x(Jx, s2)
+    else:
+        bad = ~np.isfinite(np.diag(cov_x))
     if bad.any():
         warn.append(
             "the Jacobian is rank deficient: not determined by the data: "
