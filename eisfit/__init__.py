@@ -64,14 +64,15 @@ from .errors import (
     SolverError,
     UnknownNameError,
 )
-from .fitting import FitOptions, FitResult, SequenceResult, fit, fit_sequence, simulate
+from .fitting import FitOptions, FitResult, fit, simulate
 from .selection import Proposal, propose
 from .validate import KKResult, kk
 
 #: Subpackages that need pandas or matplotlib, imported on first attribute access.
 _LAZY_MODULES = ("batch", "plot", "echem")
 #: Names whose modules load on first access (the readers compile their column-name rules).
-_LAZY_NAMES = {"read": ".data.readers"}
+_LAZY_NAMES = {"read": ".data.readers", "fit_sequence": ".fitting.sequence",
+               "SequenceResult": ".fitting.sequence_result"}
 
 __all__ = [
     "CircuitError", "CircuitSyntaxError", "EisfitError", "EisfitWarning", "FitError",
