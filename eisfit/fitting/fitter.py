@@ -78,7 +78,10 @@ def _as_circuit(circuit: Any) -> tuple[Circuit, Mapping[str, tuple[float, float]
     raise FitError(f"expected a circuit, circuit text or preset, got {type(circuit).__name__}")
 
 
-def _as_data(spectrum: Any) -> tuple[np.ndarray, np.ndarray, dict]:
+def _as_data(spectrum: Any, weight: Any = "modulus"
+             ) -> tuple[np.ndarray, np.ndarray, dict, Any]:
+    """Active points sorted by frequency, the metadata, and a σ-array ``weight`` sorted alike
+    (σ is given per active point in the order of the data)."""
     if isinstance(spectrum, Spectrum):
         f, z = spectrum.active()
         meta = dict(spectrum.meta)
@@ -90,7 +93,13 @@ def _as_data(spectrum: Any) -> tuple[np.ndarray, np.ndarray, dict]:
     if f.size < 2:
         raise FitError(f"need at least 2 active points, have {f.size}")
     order = np.argsort(f)
-    return f[order], z[order], meta
+    if weight is not None and not isinstance(weight, str):
+        sigma = np.asarray(weight)
+        if sigma.shape != f.shape:
+            raise FitError(f"σ array must have one entry per active point ({f.size}), "
+                           f"got shape {sigma.shape}")
+        weight = sigma[order]
+    return f[order], z[order], meta, weight
 
 
 def _objective(compiled, setup: ParamSetup, f, Z, w_re, w_im):
@@ -216,7 +225,7 @@ def fit(
 
 def _fit(circuit, spectrum, init, weight, bounds, fixed, tie, keep_order, max_nfev, multistart):
     circuit, preset_bounds = _as_circuit(circuit)
-    f, Z, meta = _as_data(spectrum)
+    f, Z, meta, weight = _as_data(spectrum, weight)
     names = circuit.parameters
     user_init: dict[str, float] = {}
     ties = dict(tie or {})

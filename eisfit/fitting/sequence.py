@@ -28,7 +28,6 @@ from typing import Any
 import numpy as np
 
 from ..circuit import Circuit, Preset
-from ..data.spectrum import Spectrum
 from ..errors import EisfitWarning, FitError
 from ..linear.weights import residual_weights
 from .fitter import _as_circuit, _as_data, _build_result, reference
@@ -220,17 +219,6 @@ def _weights(weight: Any, K: int) -> list[Any]:
     return ws
 
 
-def _sorted_sigma(weight: Any, spectrum: Any) -> Any:
-    """A σ array reordered like the data (which are sorted by frequency); names unchanged."""
-    if isinstance(weight, str):
-        return weight
-    f = spectrum.active()[0] if isinstance(spectrum, Spectrum) else np.asarray(spectrum[0], float)
-    sigma = np.asarray(weight)
-    if sigma.shape != f.shape:
-        raise FitError(f"σ array must have one entry per point ({f.size}), got shape {sigma.shape}")
-    return sigma[np.argsort(f)]
-
-
 def _shared(shared: Iterable[str], setup: ParamSetup) -> tuple[str, ...]:
     if isinstance(shared, str):
         shared = [shared]
@@ -289,9 +277,12 @@ def _fit_sequence(circuit, spectra, shared, smooth, coordinate, init, weight, bo
     K = len(spectra)
     if K == 0:
         raise FitError("empty sequence: no spectra to fit")
-    data = [_as_data(s) for s in spectra]
+    data, weights = [], []
+    for s, w in zip(spectra, _weights(weight, K)):
+        f, z, meta, w = _as_data(s, w)
+        data.append((f, z, meta))
+        weights.append(w)
     t = _coordinate(coordinate, K)
-    weights = [_sorted_sigma(w, s) for w, s in zip(_weights(weight, K), spectra)]
     merged_bounds = {**preset_bounds, **(bounds or {})}
     first_init = init[0] if isinstance(init, (list, tuple)) and init else init
     init_map = first_init.values if isinstance(first_init, FitResult) else first_init

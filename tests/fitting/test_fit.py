@@ -232,6 +232,23 @@ def test_negative_real_part_is_named_when_the_fit_fails():
     assert not one.success and "Re Z < 0" not in one.message
 
 
+def test_sigma_array_follows_the_points_when_frequencies_are_descending():
+    # σ is given per point in the order of the data; the fitter sorts by frequency and must
+    # sort σ alike. With the true σ, χ² is a χ² variable with ~2N − p degrees of freedom.
+    text = "R0 - (R1 | C1)"
+    truth = dict(R0=1.0, R1=100.0, C1=1e-5)
+    f = np.logspace(5, -1, 40)  # descending, as instruments sweep
+    z = ef.parse(text).impedance(f, truth)
+    sigma = np.where(np.arange(f.size) < 20, 0.01, 1.0) * np.abs(z)  # unequal on purpose
+    rng = np.random.default_rng(4)
+    noisy = z + sigma * (rng.standard_normal(f.size) + 1j * rng.standard_normal(f.size))
+    res = ef.fit(text, (f, noisy), weight=sigma)
+    dof = 2 * f.size - 3
+    assert abs(res.chi2 - dof) < 5 * np.sqrt(2 * dof)
+    with pytest.raises(ef.FitError, match="one entry per active point"):
+        ef.fit(text, (f, noisy), weight=sigma[:-1])
+
+
 def test_result_tables_report_json():
     text, truth = RANDLES
     res = ef.fit(text, ef.simulate(text, F, truth, noise=0.005, seed=16))
