@@ -145,10 +145,10 @@ def test_stated_sigma_gives_absolute_chi2():
     text, truth = RANDLES
     sigma = 0.005 * np.abs(ef.parse(text).impedance(F, truth))
     spec = ef.simulate(text, F, truth, noise=0.005, seed=11)
-    res = ef.fit(text, spec, weight=sigma[np.argsort(F)])
+    res = ef.fit(text, spec, weight=sigma)  # one σ per point, in the order of the data
     assert res.weight == "sigma"
     assert 0.6 < res.chi2_red < 1.5
-    wrong = ef.fit(text, spec, weight=sigma[np.argsort(F)] / 10)  # σ claimed 10× too small
+    wrong = ef.fit(text, spec, weight=sigma / 10)  # σ claimed 10× too small
     assert not wrong.success and "implausible" in wrong.message
 
 
