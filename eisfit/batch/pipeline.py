@@ -44,7 +44,7 @@ from .worker import FileJob, RunOptions, Task, picks, propose_task, run_task
 __all__ = ["run", "plan", "execute", "tabulate", "Plan", "CACHE_DIR", "MAX_CELLS"]
 
 CACHE_DIR = ".eisfit-cache"
-_SMALL = 40  # runs with at most this many files default to a single process
+_SMALL = 40  # runs with at most this many spectra (or files) default to a single process
 MAX_CELLS = 12  #: cells whose figures the report draws (the tables list all)
 
 
@@ -557,7 +557,7 @@ def run(
         Flag resistances that change by more than this factor between neighbours.
     n_jobs : int, optional
         Local worker processes (default: all cores, or this process alone for at most
-        40 files; 1 = in this process).
+        40 spectra — a file holding many spectra counts each; 1 = in this process).
     scheduler : str or distributed.Client, optional
         Run on a Dask cluster instead of local processes.
     chunk_size : int
@@ -622,7 +622,8 @@ def run(
              recursive=recursive, sidecar=sidecar, groups=groups, chunk_size=chunk_size,
              incremental=incremental, cell_column=cell_column, order_by=order_by)
     p.settings.update(report=bool(report and out is not None))
-    if n_jobs is None and scheduler is None and len(p.files) <= _SMALL:
+    n_known = sum(len(pt.indices) if pt.indices else 1 for pt in p.parts.values())
+    if n_jobs is None and scheduler is None and n_known <= _SMALL:
         n_jobs = 1  # starting worker processes costs more than a few fits
     scratch = None
     if p.out is not None and p.cache is None:  # --no-cache: outcomes in a scratch folder
