@@ -19,7 +19,7 @@ from .params import ParamSetup, from_lmfit, setup_parameters
 from .result import Derived, FitResult
 from .starts import analyse, initial_guesses
 
-__all__ = ["fit", "simulate", "reference", "NOISE_RATIO_LIMIT", "NOISE_FLOOR"]
+__all__ = ["fit", "simulate", "reference", "NOISE_RATIO_LIMIT", "NOISE_FLOOR", "MAX_NOISE"]
 
 #: A fit is successful when its residual is within this multiple of the residual of the
 #: linear Kramers–Kronig test circuit fitted to the same data (both corrected for their
@@ -37,6 +37,11 @@ RETRY_RATIO = 1.3
 #: their range, where bands are usually missed).
 BAND_POINTS = 5
 BAND_FLOOR = 1e-2
+#: Noise (relative to |Z|, as the Kramers–Kronig reference estimates it) above which no fit
+#: is called a success: a spectrum this noisy holds no structure a circuit could be judged
+#: on — white noise is "described" by any model as well as by the reference (10 %: five
+#: times the limit of :func:`eisfit.kk`; instruments quote well under 1 %).
+MAX_NOISE = 0.10
 
 
 #: Fewest points on which the fit verdict uses a Kramers–Kronig reference.
@@ -486,6 +491,12 @@ def _build_result(circuit, setup, compiled, f, Z, w_re, w_im, absolute, weight_n
     for lo, hi, e, mult in bands:
         problems.append(f"misses {lo:.3g}–{hi:.3g} Hz (residual {e:.2%}, {mult:.0f}× the "
                         f"reference there){_band_hint(f, Z, lo, hi)}")
+    if ref is not None and ref.noise > MAX_NOISE:
+        problems.append(
+            f"the data are too noisy to judge a fit: the Kramers–Kronig reference estimates "
+            f"the noise at {ref.noise:.0%} of |Z| (above {MAX_NOISE:.0%}); check the file, "
+            "the columns read and the measurement"
+        )
     if absolute and dof > 0:
         pval = _chi2_pvalue(chi2, dof)
         if pval < 1e-6:

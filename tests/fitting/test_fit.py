@@ -375,3 +375,19 @@ def test_bad_complete_warm_start_falls_back_to_data_guesses():
     res = ef.fit(text, spec, init=awful)
     assert res.success, res.message
     assert res.values["R2"] == pytest.approx(450, rel=0.05)
+
+
+def test_white_noise_is_never_a_successful_fit():
+    """Any model "describes" white noise as well as the KK reference does; the verdict must
+    still fail it (the reference's noise estimate is far above any instrument's)."""
+    rng = np.random.default_rng(0)
+    f = np.logspace(5, -1, 50)
+    for Z in (rng.normal(size=50) + 1j * rng.normal(size=50),
+              (5 + rng.normal(size=50)) - 1j * np.abs(rng.normal(size=50))):
+        res = ef.fit("R0 - (R1 | Q1)", ef.Spectrum(f, Z))
+        assert not res.success and "too noisy" in res.message
+    # a noisy but genuine spectrum (3 % noise) is still judged on its residuals
+    text = "R0 - (R1 | Q1)"
+    truth = {"R0": 10, "R1": 50, "Q1_Q": 1e-4, "Q1_n": 0.9}
+    ok = ef.fit(text, ef.simulate(text, f, truth, noise=0.03, seed=1))
+    assert ok.success and ok.values["R1"] == pytest.approx(50, rel=0.1)
