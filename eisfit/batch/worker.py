@@ -25,6 +25,7 @@ from ..data.readers import read
 from ..errors import FitError, ReaderError
 from ..fitting import FitOptions, fit
 from ..fitting.fitter import reference
+from ..fitting.stacked import stacked_results
 from ..relaxation import drt
 from ..selection import propose
 from .metadata import clean_header_meta
@@ -32,10 +33,14 @@ from .models import ModelPlan
 from .outcome import OUTCOME_VERSION, SpectrumOutcome
 from .tables import outcome_rows
 
-__all__ = ["RunOptions", "FileJob", "Task", "run_task", "propose_task", "MAX_CURVES", "picks"]
+__all__ = ["RunOptions", "FileJob", "Task", "run_task", "propose_task", "MAX_CURVES", "picks",
+           "STACK_BLOCK"]
 
 #: Spectra of a cell whose DRT the report draws.
 MAX_CURVES = 6
+#: Spectra fitted together by the stacked solver (``RunOptions.stacked``); a block's
+#: Kramers–Kronig references must stay in the fitter's cache (64) until its outcomes are built.
+STACK_BLOCK = 16
 
 
 def picks(n: int, k: int = MAX_CURVES) -> list[int]:
@@ -61,6 +66,11 @@ class RunOptions:
         Record the Kramers–Kronig test of every spectrum.
     warm_start : bool
         Start each fit from its predecessor's values.
+    stacked : bool
+        Fit the spectra of a task after its first in blocks of :data:`STACK_BLOCK` with one
+        stacked solve per block (:func:`eisfit.fitting.stacked.stacked_results`), each block
+        warm-started from the last good result before it; a spectrum the block does not fit
+        as ``ef.fit`` would accept is fitted one by one as without it. Needs ``warm_start``.
     jump_factor : float
         Flag resistances that change by more than this factor between neighbours.
     groups : tuple of (name, members)
@@ -73,13 +83,15 @@ class RunOptions:
     fmax: float | None = None
     kk: bool = True
     warm_start: bool = True
+    stacked: bool = False
     jump_factor: float = 2.0
     groups: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def fingerprint(self) -> str:
         blob = json.dumps(
             [OUTCOME_VERSION, self.plan.fingerprint(), self.fit.fingerprint(), self.fmin,
-             self.fmax, self.kk, self.warm_start, self.jump_factor, self.groups],
+             self.fmax, self.kk, self.warm_start, self.jump_factor, self.groups]
+            + (["stacked"] if self.stacked else []),
             sort_keys=True, default=str,
         )
         return hashlib.blake2b(blob.encode(), digest_size=8).hexdigest()
@@ -174,7 +186,9 @@ def fit_spectrum(spec, job: FileJob, index: int, options: RunOptions, prev, with
                 init = None  # a different model (e.g. another state): start from the data
             elif init is not None:
                 init = {k: init[k] for k in circuit.parameters}
-            res = fit(circuit, spec, init=init, options=opts)
+            res = _stacked_fit(state, job, index, options, circuit, opts, init)
+            if res is None:
+                res = fit(circuit, spec, init=init, options=opts)
             warm = init is not None
             if warm and not res.success:  # a bad start should not sink a good spectrum
                 cold = fit(circuit, spec, options=opts)
@@ -204,6 +218,62 @@ def fit_spectrum(spec, job: FileJob, index: int, options: RunOptions, prev, with
     )
 
 
+def _stacking(task: Task) -> dict:
+    """The state of a task with ``options.stacked``: its files read ahead (a block may span
+    files) and the spectra after its first, in order (``{}`` without stacking)."""
+    if not (task.options.stacked and task.options.warm_start):
+        return {}
+    ahead, queue = {}, []
+    for job in task.jobs:
+        if job.spectra is not None:
+            items = list(zip(job.indices, job.spectra))
+        else:
+            try:
+                items = ahead[job.key] = list(enumerate(read(job.path)))
+            except Exception:  # run_file reads it again and records why
+                continue
+        queue += [(job, i, spec) for i, spec in items]
+    queue = queue[1:]  # the first spectrum is fitted as without stacking
+    return {"read": ahead, "queue": queue, "fitted": {},
+            "at": {(job.key, i): k for k, (job, i, _) in enumerate(queue)}}
+
+
+def _stacked_fit(state, job: FileJob, index: int, options: RunOptions, circuit, opts, init):
+    """This spectrum's result from its stacked block (fitted when first needed), or ``None``:
+    no stacking, no warm start, or a run ``ef.fit`` would not accept as its first."""
+    if state is None or "queue" not in state or init is None:
+        return None
+    key = (job.key, index)
+    fitted = state["fitted"]
+    if key not in fitted and key in state["at"]:
+        members = []
+        M = state.get("M")
+        pos = state["at"][key]
+        for jb, i, sp in state["queue"][pos:pos + STACK_BLOCK]:
+            try:  # the spectra fit_spectrum would give this model and these options
+                meta = {**clean_header_meta(sp.meta), **dict(jb.meta)}
+                if options.fmin is not None or options.fmax is not None:
+                    sp = sp.crop(options.fmin, options.fmax)
+                choice = options.plan.choice_for(meta, jb.auto_text)
+                if (choice.circuit != circuit or int(sp.use.sum()) <= len(circuit.parameters) // 2
+                        or _fit_options(options.fit, circuit, choice.bounds) != opts):
+                    break  # the block ends where the model changes
+                f_act, z_act = sp.active()
+                order = np.argsort(f_act)
+                ref = reference(f_act[order], z_act[order], M_start=M)
+                M = ref.M if ref is not None else M
+            except Exception:  # fit_spectrum will record it
+                break
+            members.append(((jb.key, i), sp, ref))
+        try:
+            got = stacked_results(circuit, [m[1] for m in members], init, opts,
+                                  refs=[m[2] for m in members])
+        except Exception:  # the spectra are fitted one by one
+            got = [None] * len(members)
+        fitted.update((m[0], r) for m, r in zip(members, got))
+    return fitted.pop(key, None)
+
+
 def run_file(job: FileJob, options: RunOptions, prev, state: dict | None = None
              ) -> list[SpectrumOutcome]:
     """Read one file and fit all its spectra in order. ``prev``: the last good values."""
@@ -211,7 +281,8 @@ def run_file(job: FileJob, options: RunOptions, prev, state: dict | None = None
         if job.spectra is not None:
             items = list(zip(job.indices, job.spectra))
         else:
-            items = list(enumerate(read(job.path)))
+            items = (state or {}).get("read", {}).pop(job.key, None) or list(
+                enumerate(read(job.path)))
         if not items:
             raise ReaderError("the file holds no spectrum", job.path)
     except Exception as e:
@@ -234,7 +305,7 @@ def run_task(task: Task) -> list[tuple[str, list[SpectrumOutcome], list[dict]]]:
     them; the full outcomes come back too (cached as JSON, drawn by the report).
     """
     prev = dict(task.init) if task.init else None
-    state: dict = {}
+    state: dict = _stacking(task)
     groups = dict(task.options.groups)
     choices: dict = {}
     out = []
