@@ -24,13 +24,14 @@ spectrum), ``ef.batch.run(folder, model, pattern=..., report=False)`` with and w
 
 Usage::
 
-    python benchmarks/bench_stacked.py [--n 500] [--repeat 2] [--jobs N] [--no-batch]
+    python benchmarks/bench_stacked.py [--n 500] [--repeat 2] [--jobs N] [--no-batch] [--quick]
 """
 
 from __future__ import annotations
 
 import argparse
 import shutil
+import sys
 import tempfile
 import time
 import warnings
@@ -38,9 +39,11 @@ from pathlib import Path
 
 import numpy as np
 
-import eisfit as ef
-from eisfit.fitting import fitter
-from eisfit.fitting.stacked import fit_stacked
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's eisfit
+
+import eisfit as ef  # noqa: E402
+from eisfit.fitting import fitter  # noqa: E402
+from eisfit.fitting.stacked import fit_stacked, stacked_results  # noqa: E402
 
 MODEL = ef.parse("R0 - (R1 | Q1) - (R2 | Q2)")
 F = np.logspace(5, -1, 40)
@@ -191,7 +194,10 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--jobs", type=int, default=None)
     ap.add_argument("--no-batch", action="store_true")
+    ap.add_argument("--quick", action="store_true", help="100 spectra, one repeat")
     a = ap.parse_args()
+    if a.quick:
+        a.n, a.repeat = 100, 1
     warnings.simplefilter("ignore")
     part_a(a.n, a.repeat)
     if not a.no_batch:
