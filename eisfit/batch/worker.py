@@ -67,10 +67,11 @@ class RunOptions:
     warm_start : bool
         Start each fit from its predecessor's values.
     stacked : bool
-        Fit the spectra of a task after its first in blocks of :data:`STACK_BLOCK` with one
-        stacked solve per block (:func:`eisfit.fitting.stacked.stacked_results`), each block
-        warm-started from the last good result before it; a spectrum the block does not fit
-        as ``ef.fit`` would accept is fitted one by one as without it. Needs ``warm_start``.
+        Fit the spectra of a task after its first in blocks of :data:`STACK_BLOCK` by
+        stacked solves (:func:`eisfit.fitting.stacked.stacked_results` with ``chain``: each
+        spectrum still starts from its predecessor's result); a spectrum the block does not
+        fit as ``ef.fit`` would accept is fitted one by one as without it. Needs
+        ``warm_start``.
     jump_factor : float
         Flag resistances that change by more than this factor between neighbours.
     groups : tuple of (name, members)
@@ -266,7 +267,7 @@ def _stacked_fit(state, job: FileJob, index: int, options: RunOptions, circuit, 
                 break
             members.append(((jb.key, i), sp, ref))
         try:
-            got = stacked_results(circuit, [m[1] for m in members], init, opts,
+            got = stacked_results(circuit, [m[1] for m in members], init, opts, chain=True,
                                   refs=[m[2] for m in members])
         except Exception:  # the spectra are fitted one by one
             got = [None] * len(members)

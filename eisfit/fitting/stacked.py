@@ -281,18 +281,32 @@ def _start(circuit, init, first_spectrum) -> dict[str, float]:
     return user
 
 
+#: A spectrum of a chained block is run again when its predecessor's result (its start)
+#: moved by more than this in the optimiser's coordinates (log θ: a relative change).
+CHAIN_TOL = 1e-6
+
+
 def stacked_results(
     circuit: Any,
     spectra: Sequence[Any],
     init: Mapping[str, float] | FitResult | None,
     options: FitOptions | Mapping[str, Any] | None = None,
     *,
+    chain: bool = False,
     refs: Sequence[KKResult | None] | None = None,
 ) -> list[FitResult | None]:
     """The stacked solve alone: a result per spectrum, or ``None`` where :func:`eisfit.fit`
     would not accept the run as its first (not converged, or its residual above the
-    multi-start threshold) and would go on to other starts. ``refs``: the spectra's
-    Kramers–Kronig references, if already computed (:func:`~eisfit.fitting.fitter.reference`)."""
+    multi-start threshold) and would go on to other starts.
+
+    ``chain``: start each spectrum from its predecessor's result (the first from ``init``),
+    as a warm-started sequence of ``ef.fit`` calls does. The chain is solved by stacked
+    passes: all from ``init``, then again every spectrum whose predecessor's result moved
+    (by more than :data:`CHAIN_TOL`) from where it was last started, until none did (after
+    pass j the first j spectra are final; a smooth sequence needs two or three passes). A
+    spectrum after one the block does not accept starts from the last accepted result.
+    ``refs``: the spectra's Kramers–Kronig references, if already computed
+    (:func:`~eisfit.fitting.fitter.reference`)."""
     o = FitOptions.coerce(options)
     circuit, preset_bounds = _as_circuit(circuit)
     spectra = list(spectra)
@@ -315,21 +329,51 @@ def stacked_results(
         compiled = circuit.compile()
         block = _Block(compiled, setup, [(d[0], d[1], d[3], d[4]) for d in prepared])
         xlo, xhi = setup.x_bounds()
-        x0 = np.tile(setup.to_x(first), (len(spectra), 1))
-        runs = levenberg_marquardt_stacked(block, x0, xlo, xhi, max_nfev=o.max_nfev)
-        out: list[FitResult | None] = []
         p = setup.n_free
-        for (f, Z, meta, w_re, w_im, absolute, ref), lm in zip(prepared, runs):
+        names = setup.names
+
+        def accepted(k: int, lm: LMResult) -> np.ndarray | None:
+            """θ of the run (arcs ordered), or None where ef.fit would try other starts."""
+            f, Z, ref = prepared[k][0], prepared[k][1], prepared[k][6]
             theta = setup.theta(lm.x)
             good_enough = max(RETRY_RATIO * ref.s, 1e-3) if ref is not None else NOISE_FLOOR
             if o.multistart > 1 and (not lm.converged
                                      or _relative_s(compiled.z(theta, f), Z, p) > good_enough):
+                return None
+            return _order_arcs(circuit, setup, theta) if o.keep_order else theta
+
+        K = len(spectra)
+        x_first = setup.to_x(first)
+        starts = np.tile(x_first, (K, 1))
+        runs = levenberg_marquardt_stacked(block, starts, xlo, xhi, max_nfev=o.max_nfev)
+        thetas = [accepted(k, lm) for k, lm in enumerate(runs)]
+        begun: list[Mapping[str, float]] = [first] * K  # the start of each run, as values
+        while chain:
+            want = np.empty_like(starts)
+            want_v = list(begun)
+            last, last_v = x_first, first
+            for k in range(K):
+                want[k], want_v[k] = last, last_v
+                if thetas[k] is not None:
+                    last_v = dict(zip(names, thetas[k]))
+                    last = setup.to_x(last_v)
+            redo = np.flatnonzero(np.max(np.abs(want - starts), axis=1) > CHAIN_TOL)
+            if redo.size == 0:
+                break
+            starts[redo] = want[redo]
+            for k in redo:
+                begun[k] = want_v[k]
+            again = levenberg_marquardt_stacked(lambda X, rows: block(X, redo[rows]),
+                                                starts[redo], xlo, xhi, max_nfev=o.max_nfev)
+            for k, lm in zip(redo, again):
+                runs[k], thetas[k] = lm, accepted(k, lm)
+        out: list[FitResult | None] = []
+        for k, ((f, Z, meta, w_re, w_im, absolute, ref), lm) in enumerate(zip(prepared, runs)):
+            if thetas[k] is None:
                 out.append(None)  # ef.fit would try other starts here
                 continue
-            if o.keep_order:
-                theta = _order_arcs(circuit, setup, theta)
             out.append(_build_result(circuit, setup, compiled, f, Z, w_re, w_im, absolute,
-                                     o.weight, theta, lm, ref, lm.nfev, 1, first, meta))
+                                     o.weight, thetas[k], lm, ref, lm.nfev, 1, begun[k], meta))
     return out
 
 
@@ -338,6 +382,8 @@ def fit_stacked(
     spectra: Sequence[Any],
     init: Mapping[str, float] | FitResult | None = None,
     options: FitOptions | Mapping[str, Any] | None = None,
+    *,
+    chain: bool = False,
 ) -> list[FitResult]:
     """Fit many spectra of one circuit together from one start.
 
@@ -352,13 +398,19 @@ def fit_stacked(
         (a warm start). Parameters it lacks come from the first spectrum's data.
     options : FitOptions, optional
         As :func:`eisfit.fit` (one weighting name for all; per-point σ is not supported).
+    chain : bool
+        The spectra are a sequence: start each from its predecessor's result (the first
+        from ``init``), the results of ``ef.fit(..., init=previous result)`` in order,
+        computed by a few stacked passes (see :func:`stacked_results`). Default: every
+        spectrum from ``init``.
 
     Returns
     -------
     list of FitResult, in the order of ``spectra``, each built as :func:`eisfit.fit` builds
     its result. A spectrum whose stacked run ``ef.fit`` would not have accepted is fitted by
-    ``ef.fit(circuit, spectrum, init, options)`` (its multi-start); one that is still not a
-    success by ``ef.fit`` without ``init`` (the better of the two is kept, as a batch does).
+    ``ef.fit(circuit, spectrum, init, options)`` (its multi-start; with ``chain`` from the
+    last successful result before it); one that is still not a success by ``ef.fit``
+    without ``init`` (the better of the two is kept, as a batch does).
 
     Examples
     --------
@@ -373,13 +425,16 @@ def fit_stacked(
     """
     o = FitOptions.coerce(options)
     spectra = list(spectra)
-    out = stacked_results(circuit, spectra, init, o)
+    out = stacked_results(circuit, spectra, init, o, chain=chain)
+    prev = init
     for k, res in enumerate(out):
         if res is None:
-            res = fit(circuit, spectra[k], init=init, options=o)
+            res = fit(circuit, spectra[k], init=prev, options=o)
         if not res.success:
             cold = fit(circuit, spectra[k], options=o)
             if cold.success or cold.chi2 < res.chi2:
                 res = cold
         out[k] = res
+        if chain and res.success:
+            prev = res
     return out  # type: ignore[return-value]

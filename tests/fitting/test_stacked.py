@@ -99,6 +99,25 @@ def test_recovers_the_truth_and_agrees_with_ef_fit():
         assert res.n_starts == 1
 
 
+def test_a_chained_block_gives_the_serial_warm_started_sequence():
+    """chain=True: each spectrum from its predecessor's result, as ef.fit in order would."""
+    specs = spectra(20)
+    first = ef.fit(MODEL, specs[0])
+    serial, prev = [], first
+    for spec in specs[1:]:
+        prev = ef.fit(MODEL, spec, init=prev)
+        serial.append(prev)
+    got = fit_stacked(MODEL, specs[1:], first, chain=True)
+    for a, b in zip(serial, got):
+        assert_same(a, b, tol=1e-6)
+        np.testing.assert_allclose(b.init, a.init, rtol=1e-5)
+    # every spectrum from the same start instead: the same minima here, other starts
+    alone = fit_stacked(MODEL, specs[1:], first)
+    assert all(r.init == alone[0].init for r in alone)
+    for a, b in zip(serial, alone):
+        assert_same(a, b, tol=1e-3)
+
+
 def test_different_point_counts_in_one_block():
     grids = [np.logspace(5, -1, 25), np.logspace(5.3, -1.2, 61), F]
     specs = spectra(6, freqs=grids)
