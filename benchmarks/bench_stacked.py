@@ -7,8 +7,11 @@ sequence (R0 +20 %, R1 ×2, R2 ×3 from first to last, time constants fixed), in
 * serial: ``ef.fit(model, s, init=prev)`` in order, ``prev`` the last successful result
   (the first cold), and a cold ``ef.fit`` for a spectrum whose warm fit fails (what a batch
   does);
-* stacked: the first cold, then ``ef.fitting.fit_stacked`` in blocks of B spectra, each
-  block started from the last result before it (B = 16, the batch's block, and B = 500).
+* stacked: the first cold, then ``ef.fitting.fit_stacked`` in blocks of B spectra (B = 16,
+  the batch's block, and B = 500), each block started from the last result before it;
+  "chain" (what the batch uses): each spectrum from its predecessor's result, solved by
+  stacked passes (the serial sequence's results); without: every spectrum of a block from
+  the block's start.
 
 Both include everything ``ef.fit`` does (the Kramers–Kronig reference the verdict needs, the
 result with its uncertainties); the reference cache is emptied before each method. Reported:
@@ -74,11 +77,11 @@ def serial(specs) -> list:
     return out
 
 
-def stacked(specs, block: int) -> list:
+def stacked(specs, block: int, chain: bool) -> list:
     first = ef.fit(MODEL, specs[0])
     out, prev = [first], first
     for b in range(1, len(specs), block):
-        got = fit_stacked(MODEL, specs[b:b + block], prev)
+        got = fit_stacked(MODEL, specs[b:b + block], prev, chain=chain)
         out += got
         prev = next((r for r in reversed(got) if r.success), prev)
     return out
@@ -137,7 +140,9 @@ def part_a(n: int, repeat: int) -> None:
     specs = spectra(n)
     serial(specs[:20])  # warm up imports and caches
     methods = [("serial ef.fit, warm", serial)]
-    methods += [(f"fit_stacked, blocks of {b}", (lambda s, b=b: stacked(s, b))) for b in (16, n)]
+    methods += [(f"fit_stacked, blocks of {b}{', chain' if c else ''}",
+                 (lambda s, b=b, c=c: stacked(s, b, c)))
+                for b, c in ((16, True), (n, True), (16, False), (n, False))]
     rows, base = [], None
     for name, fn in methods:
         t_all, res = timed(fn, specs, repeat, refs_first=False)

@@ -271,7 +271,10 @@ def _stacked_fit(state, job: FileJob, index: int, options: RunOptions, circuit, 
                                   refs=[m[2] for m in members])
         except Exception:  # the spectra are fitted one by one
             got = [None] * len(members)
-        fitted.update((m[0], r) for m, r in zip(members, got))
+        # the chain holds up to the first spectrum fitted again one by one (or not ok): the
+        # ones after it start from that spectrum's outcome, in a block of their own
+        j = next((i for i, r in enumerate(got) if r is None or not r.success), len(got))
+        fitted.update((m[0], r) for m, r in zip(members[:j + 1], got[:j + 1]))
     return fitted.pop(key, None)
 
 

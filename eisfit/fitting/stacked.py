@@ -300,7 +300,8 @@ def stacked_results(
     multi-start threshold) and would go on to other starts.
 
     ``chain``: start each spectrum from its predecessor's result (the first from ``init``),
-    as a warm-started sequence of ``ef.fit`` calls does. The chain is solved by stacked
+    as a warm-started sequence of ``ef.fit`` calls does (exact up to the first spectrum that
+    is ``None`` or not a success: the serial sequence goes on from that spectrum's refit). The chain is solved by stacked
     passes: all from ``init``, then again every spectrum whose predecessor's result moved
     (by more than :data:`CHAIN_TOL`) from where it was last started, until none did (after
     pass j the first j spectra are final; a smooth sequence needs two or three passes). A
@@ -425,16 +426,34 @@ def fit_stacked(
     """
     o = FitOptions.coerce(options)
     spectra = list(spectra)
-    out = stacked_results(circuit, spectra, init, o, chain=chain)
-    prev = init
-    for k, res in enumerate(out):
+
+    def finish(spectrum, res, start) -> FitResult:
         if res is None:
-            res = fit(circuit, spectra[k], init=prev, options=o)
+            res = fit(circuit, spectrum, init=start, options=o)
         if not res.success:
-            cold = fit(circuit, spectra[k], options=o)
+            cold = fit(circuit, spectrum, options=o)
             if cold.success or cold.chi2 < res.chi2:
                 res = cold
-        out[k] = res
-        if chain and res.success:
-            prev = res
+        return res
+
+    if not chain:
+        got = stacked_results(circuit, spectra, init, o)
+        return [finish(s, r, init) for s, r in zip(spectra, got)]
+    # a chain is exact up to its first spectrum that is refitted (or not a success): the
+    # ones after it start from what the refit gives, so they are solved again from there
+    out: list[FitResult] = []
+    prev, pos, window = init, 0, len(spectra)
+    while pos < len(spectra):
+        got = stacked_results(circuit, spectra[pos:pos + window], prev, o, chain=True)
+        j = next((i for i, r in enumerate(got) if r is None or not r.success), len(got))
+        out += got[:j]  # type: ignore[arg-type]
+        if j:
+            prev = got[j - 1]
+        if j < len(got):
+            res = finish(spectra[pos + j], got[j], prev)
+            out.append(res)
+            if res.success:
+                prev = res
+        pos += j + 1 if j < len(got) else j
+        window = len(spectra) if j == len(got) else 32  # after a refit, shorter runs
     return out  # type: ignore[return-value]

@@ -84,8 +84,9 @@ def test_model_changes_bad_spectra_and_files_inside_one_task(monkeypatch):
     assert blocks == []
     stacked = _run(jobs, model, True)
     # before: 2nd-4th; after (the model changed: its first without a warm start): 2nd-13th
-    # (the block ends at the short spectrum), then 15th-26th
-    assert blocks == [(ONE_ARC, 3), (MODEL, 12), (MODEL, 12)]
+    # (the block ends at the short spectrum) kept up to the foreign 6th, then 7th-13th
+    # (from the 5th, the last ok outcome), then 15th-26th
+    assert blocks == [(ONE_ARC, 3), (MODEL, 12), (MODEL, 7), (MODEL, 12)]
     assert len(serial) == len(stacked) == len(one) + 1 + len(second)
     for a, b in zip(serial, stacked):
         assert_same_outcome(a, b)
