@@ -45,6 +45,11 @@ def assert_same(a, b, tol=1e-3):
             assert a.values[n] == pytest.approx(b.values[n], rel=1e-6), n
 
 
+#: a spectrum of another cell's model in the block: four well separated arcs
+FOUR_ARCS = ("R0 - (R1 | C1) - (R2 | C2) - (R3 | C3) - (R4 | C4)",
+             dict(R0=5, R1=100, C1=1e-7, R2=100, C2=1e-5, R3=100, C3=1e-3, R4=100, C4=1e-1))
+
+
 # -- the solver: the serial iteration, problem by problem --------------------------------
 def _exp_problem(rates, t):
     y = np.exp(-np.outer(rates, t)) + 0.1
@@ -118,6 +123,25 @@ def test_a_chained_block_gives_the_serial_warm_started_sequence():
         assert_same(a, b, tol=1e-3)
 
 
+def test_a_chain_goes_on_from_a_refitted_spectrum_as_the_serial_sequence():
+    specs = spectra(12)
+    foreign = ef.simulate(FOUR_ARCS[0], F, FOUR_ARCS[1], noise=0.002, seed=1)
+    seq = specs[1:5] + [foreign] + specs[5:]
+    first = ef.fit(MODEL, specs[0])
+    serial, prev = [], first
+    for spec in seq:
+        res = ef.fit(MODEL, spec, init=prev)
+        if not res.success:
+            cold = ef.fit(MODEL, spec)
+            res = cold if cold.success or cold.chi2 < res.chi2 else res
+        serial.append(res)
+        prev = res if res.success else prev
+    got = fit_stacked(MODEL, seq, first, chain=True)
+    assert not got[4].success
+    for a, b in zip(serial, got):
+        assert_same(a, b, tol=1e-6)
+
+
 def test_different_point_counts_in_one_block():
     grids = [np.logspace(5, -1, 25), np.logspace(5.3, -1.2, 61), F]
     specs = spectra(6, freqs=grids)
@@ -155,11 +179,6 @@ def test_fixed_and_tied_parameters():
     for spec, res in zip(specs, fit_stacked(MODEL, specs, START, tied)):
         assert res.values["Q2_n"] == res.values["Q1_n"]
         assert_same(ef.fit(MODEL, spec, init=START, options=tied), res)
-
-
-#: a spectrum of another cell's model in the block: four well separated arcs
-FOUR_ARCS = ("R0 - (R1 | C1) - (R2 | C2) - (R3 | C3) - (R4 | C4)",
-             dict(R0=5, R1=100, C1=1e-7, R2=100, C2=1e-5, R3=100, C3=1e-3, R4=100, C4=1e-1))
 
 
 def test_a_garbage_spectrum_fails_alone():
