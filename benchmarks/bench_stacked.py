@@ -46,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's 
 
 import eisfit as ef  # noqa: E402
 from eisfit.fitting import fitter  # noqa: E402
-from eisfit.fitting.stacked import fit_stacked, stacked_results  # noqa: E402
+from eisfit.fitting.stacked import fit_stacked  # noqa: E402
 
 MODEL = ef.parse("R0 - (R1 | Q1) - (R2 | Q2)")
 F = np.logspace(5, -1, 40)

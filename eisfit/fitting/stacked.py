@@ -273,7 +273,8 @@ def _start(circuit, init, first_spectrum) -> dict[str, float]:
         raise FitError("init must be a mapping, a FitResult or None")
     unknown = set(user) - set(names)
     if unknown:
-        raise FitError(f"init: unknown parameters {sorted(unknown)} (circuit has {', '.join(names)})")
+        raise FitError(f"init: unknown parameters {sorted(unknown)} "
+                       f"(circuit has {', '.join(names)})")
     if not set(user) >= set(names):  # completed from the first spectrum's data
         f, Z, _, _ = _as_data(first_spectrum)
         guess = initial_guesses(circuit, analyse(f, Z), max_guesses=1)[0]
@@ -302,12 +303,12 @@ def stacked_results(
     multi-start threshold) and would go on to other starts.
 
     ``chain``: start each spectrum from its predecessor's result (the first from ``init``),
-    as a warm-started sequence of ``ef.fit`` calls does (exact up to the first spectrum that
-    is ``None`` or not a success: the serial sequence goes on from that spectrum's refit). The chain is solved by stacked
+    as a warm-started sequence of ``ef.fit`` calls does. The chain is solved by stacked
     passes: all from ``init``, then again every spectrum whose predecessor's result moved
     (by more than :data:`CHAIN_TOL`) from where it was last started, until none did (after
-    pass j the first j spectra are final; a smooth sequence needs two or three passes). A
-    spectrum after one the block does not accept starts from the last accepted result.
+    pass j the first j spectra are final; a smooth sequence needs two or three passes). It
+    is the serial sequence up to the first spectrum that is ``None`` or not a success (the
+    serial sequence goes on from that spectrum's refit; callers cut the block there).
     ``refs``: the spectra's Kramers–Kronig references, if already computed
     (:func:`~eisfit.fitting.fitter.reference`)."""
     o = FitOptions.coerce(options)
