@@ -212,8 +212,11 @@ def main() -> None:
                     lo, hi = r.ci[k]
                     cover_total += 1
                     cover_hits += lo <= fam["truth"][k] <= hi
-            v, t = timed(run_lmfit, fam, spec, start)
-            res["lmfit"].append((judge(fam, v), t))
+            try:
+                v, t = timed(run_lmfit, fam, spec, start)
+                res["lmfit"].append((judge(fam, v), t))
+            except ValueError:  # lmfit ≥ 1.3 raises when a trial step gives NaN: a failure
+                res["lmfit"].append((False, float("nan")))
             if not args.skip_impedance:
                 try:
                     v, t = timed(run_impedance, fam, spec, start)

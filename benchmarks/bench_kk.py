@@ -51,8 +51,10 @@ Verdicts
     rates on the same subset are printed beside it.
 Targets: ≥ 99 % of clean spectra pass (σ unknown, and σ given); with σ unknown ≥ 90 % of the
 spectra detectable at 2.5× fail; with σ given ≥ 90 % of those detectable at 1.5× fail; ``ef.kk``
-≤ 3 ms per 71-point spectrum (median, timing table). impedance.py 1.7.1's ``linKK`` raises
-``NameError`` under NumPy 2; that failure is caught and reported in the timing table.
+≤ 3 ms per 71-point spectrum (median, timing table). impedance.py 1.7.1's ``linKK`` builds
+its circuit as text and ``eval``s it; under NumPy 2 the text holds ``np.float64(...)`` and
+``eval`` raises ``NameError`` — the benchmark puts ``np`` into that namespace so the peer runs.
+``--timing-only`` prints the timing table alone (run it on a quiet machine).
 """
 
 from __future__ import annotations
@@ -169,7 +171,11 @@ def _median_time(fn, repeat: int) -> float:
 
 def timing_table(repeat: int) -> tuple[str, list[float]]:
     try:
+        import impedance.validation as _impv
         from impedance.validation import linKK
+
+        # the peer's own bug under NumPy 2 (see the module docstring), not a change to its maths
+        _impv.circuit_elements.setdefault("np", np)
     except ImportError:  # pragma: no cover
         linKK = None
 
@@ -365,6 +371,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="spectra given to pyimpspec's KK test (default 80; 4 with --quick; 0 = none)")
     ap.add_argument("--workers", type=int, default=2, help="processes for pyimpspec")
     ap.add_argument("--timeout", type=float, default=120.0, help="seconds per pyimpspec test")
+    ap.add_argument("--timing-only", action="store_true", help="the timing table alone")
     a = ap.parse_args(argv)
     repeat = a.repeat or (5 if a.quick else 30)
     n_pis = a.pyimpspec_n if a.pyimpspec_n is not None else (4 if a.quick else 80)
@@ -376,6 +383,10 @@ def main(argv: list[str] | None = None) -> int:
     load0 = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     timing, t71 = timing_table(repeat)
     t_timing = time.perf_counter() - t_start
+    if a.timing_only:
+        print(f"ef.kk timing (1-min load average {load0:.1f} when it started)\n{timing}")
+        print(f"ef.kk median time, 71 points: {1e3 * statistics.median(t71):.2f} ms (target <= 3 ms)")
+        return 0
 
     cases = build_cases(a.quick, clean_seeds, drift_seeds)
     t_build = time.perf_counter() - t_start - t_timing

@@ -25,7 +25,10 @@ from .errors import InputError
 
 __all__ = ["main", "build_parser"]
 
-EXAMPLE_MODEL = "L0 - R0 - (R1 | Q1) - (R2 | Q2) - (R3 | Q3)"
+#: The example cells show an inductive tail, two interfacial arcs, a third small arc at a
+#: few hundred mHz and the start of solid-state diffusion below it; fitted jointly per cell
+#: (shared exponents and inductance, smooth resistances along cycling).
+EXAMPLE_MODEL = "L0 - R0 - (R1 | Q1) - (R2 | Q2) - (R3 | Q3) - Ws4"
 EXAMPLE_PATTERN = "{cell}_cycle{cycle:d}"
 EXAMPLE_GROUPS = {"interfacial": ["R1", "R2"]}
 
@@ -83,6 +86,14 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--weight", default="modulus", help="fit weighting (default modulus)")
     b.add_argument("--fmin", type=float, default=None, help="lowest frequency used (Hz)")
     b.add_argument("--fmax", type=float, default=None, help="highest frequency used (Hz)")
+    b.add_argument("--joint", action="store_true",
+                   help="fit each cell's sequence jointly (shared exponents and inductances, "
+                        "smooth trends; the default with --example)")
+    b.add_argument("--independent", action="store_true",
+                   help="with --example: fit every spectrum on its own")
+    b.add_argument("--shared", default=None, metavar="P1,P2",
+                   help="with --joint: parameters shared by a cell's spectra "
+                        "(default: exponents and inductances)")
     b.add_argument("--no-kk", action="store_true", help="skip the Kramers-Kronig check")
     b.add_argument("--no-warm-start", action="store_true",
                    help="fit every spectrum from scratch")
@@ -132,7 +143,11 @@ def _cmd_batch(a) -> int:
     model = a.model
     pattern, sidecar = a.pattern, a.sidecar
     groups = {}
+    joint = bool(a.joint)
+    if a.joint and a.independent:
+        raise _UsageError("--joint and --independent exclude each other")
     if a.example:
+        joint = not a.independent
         folder, table = example_folder()
         paths = paths or [str(folder)]
         model = model or EXAMPLE_MODEL
@@ -170,6 +185,8 @@ def _cmd_batch(a) -> int:
             report=not a.no_report,
             cell_column=a.cell_column,
             order_by=a.order_by,
+            joint=joint,
+            shared=a.shared,
         )
     except EisfitError as e:
         raise _UsageError(str(e)) from e

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -29,6 +30,32 @@ def test_batch_example_writes_tables_and_growth(tmp_path, capsys):
     # the SEI/charge-transfer arcs of these cells grow as the capacity fades (Zhang 2020)
     inter = growth[growth["parameter"] == "interfacial"].set_index("cell")
     assert inter.loc["25C01", "change"] > 0 and inter.loc["25C05", "change"] > 0
+    # ... and agree with the Nyquist plots, read off the data without any fit: the width of
+    # the arcs from the high-frequency intercept to the valley before the diffusion tail
+    from eisfit.batch import example_folder
+
+    folder, _ = example_folder()
+    total = growth[growth["parameter"] == "total"].set_index("cell")
+    for cell, row in inter.iterrows():
+        for end in ("first", "last"):
+            cycle = int(row[f"x_{end}"])
+            r_hf, width = _arcs(ef.read(folder / f"{cell}_cycle{cycle}.csv")[0])
+            assert row[end] == pytest.approx(width, rel=0.2), (cell, end)
+            assert total.loc[cell, end] == pytest.approx(r_hf + width, rel=0.2), (cell, end)
+    assert abs(inter.loc["25C02", "change_pct"]) < 10
+    assert inter.loc["25C05", "change_pct"] > inter.loc["25C01", "change_pct"] > 20
+
+
+def _arcs(spec):
+    """High-frequency intercept (Im Z = 0) and the width in Re Z from there to the
+    low-frequency valley of −Im Z (where the diffusion tail begins)."""
+    order = np.argsort(spec.freq)[::-1]
+    f, z = spec.freq[order], spec.Z[order]
+    k = np.nonzero((z.imag[:-1] > 0) & (z.imag[1:] <= 0))[0][0]
+    t = z.imag[k] / (z.imag[k] - z.imag[k + 1])
+    r_hf = z.real[k] + t * (z.real[k + 1] - z.real[k])
+    low = np.nonzero(f < 10)[0]
+    return r_hf, z.real[low[np.argmax(z.imag[low])]] - r_hf
 
 
 def test_batch_usage_errors_exit_2(tmp_path, capsys):

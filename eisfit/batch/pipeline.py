@@ -155,8 +155,8 @@ def plan(paths, model, *, out=None, options: RunOptions | None = None, pattern=N
             EisfitWarning, stacklevel=3,
         )
     hashes = {rel: file_hash(f) for f, rel in files}
-    chains, parts = _cells(files, pre_meta, defaults, hashes, cell_column, order_by,
-                           int(chunk_size))
+    split = 10**9 if options.joint else int(chunk_size)  # a joint fit takes the whole cell
+    chains, parts = _cells(files, pre_meta, defaults, hashes, cell_column, order_by, split)
     cache = None
     if out_dir is not None:
         cache = FitCache(out_dir / CACHE_DIR) if incremental else None
@@ -253,12 +253,15 @@ def _jobs(p: Plan) -> None:
     shown = set(list(p.chains)[:MAX_CELLS])
     for cell, chain in p.chains.items():
         drt_parts = {chain[i] for i in picks(len(chain))} if cell in shown else set()
+        # a joint fit's result for one file depends on every file of its cell
+        whole = [(p.hashes[p.parts[q].rel], p.parts[q].indices) for q in chain] \
+            if p.options.joint else None
         for pid in chain:
             pt = p.parts[pid]
             state = p.pre_meta[pt.rel].get("state")
             auto = p.auto_text.get(cell)
             want_drt = pid in drt_parts and bool(p.settings.get("report"))
-            key = _key(p.hashes[pt.rel], fp, auto, state, want_drt, pt.indices)
+            key = _key(p.hashes[pt.rel], fp, auto, state, want_drt, pt.indices, whole)
             p.jobs[pid] = FileJob(str(pt.path), pt.rel, p.hashes[pt.rel], key,
                                   p.pre_meta[pt.rel], auto, want_drt, pt.indices, pt.spectra,
                                   pid)
@@ -331,6 +334,16 @@ def execute(p: Plan, executor, store: _Store, progress: bool = False) -> dict[st
     status: dict[str, str] = {}
     tasks: list[tuple[tuple[str, ...], Task]] = []
     for cell, chain in p.chains.items():
+        if p.options.joint:  # one task per cell: all its files cached, or all fitted again
+            hits = [p.cache.get(p.jobs[q].key) if p.cache is not None else None
+                    for q in chain]
+            if all(h is not None for h in hits):
+                for q, hit in zip(chain, hits):
+                    store.put(q, p.jobs[q].key, None, hit["rows"], persist=False)
+                    status[q] = "cached"
+            else:
+                tasks.append((tuple(chain), Task(tuple(p.jobs[q] for q in chain), p.options)))
+            continue
         step = 1 if p.parts[chain[0]].spectra is not None else p.chunk_size
         for s in range(0, len(chain), step):
             prev_ok = None
@@ -471,6 +484,12 @@ def tabulate(p: Plan, store: _Store) -> Tabulated:
 # ---------------------------------------------------------------------------------------
 # the entry point
 # ---------------------------------------------------------------------------------------
+def _names(names: str | Iterable[str]) -> tuple[str, ...]:
+    if isinstance(names, str):
+        names = names.replace(",", " ").split()
+    return tuple(str(n) for n in names)
+
+
 def run(
     paths: str | os.PathLike | Iterable[str | os.PathLike],
     model: str | Mapping[str, str] = "auto",
@@ -499,6 +518,8 @@ def run(
     weight: str | None = None,
     fixed: Mapping[str, float] | None = None,
     keep_order: bool | None = None,
+    joint: bool = False,
+    shared: Iterable[str] | None = None,
 ) -> BatchResult:
     """Fit every spectrum in a folder and tabulate resistance growth per cell.
 
@@ -535,8 +556,9 @@ def run(
         Start each fit from the previous spectrum of the same cell.
     stacked : bool
         Fit the spectra of each chunk after its first together, in stacked blocks
-        (:attr:`RunOptions.stacked`): the same verdicts as one by one, values within
-        their standard errors, in less time.
+        (:attr:`RunOptions.stacked`), each spectrum still warm-started from its
+        predecessor: the results of fitting one by one (faster on smooth sequences of
+        small circuits; slower on hard real data, hence off by default). Not with ``joint``.
     jump_factor : float
         Flag resistances that change by more than this factor between neighbours.
     n_jobs : int, optional
@@ -561,6 +583,15 @@ def run(
     order_by : str, optional
         Metadata field ordering each cell's sequence (default: state, then cycle, time,
         state of charge).
+    joint : bool
+        Fit each cell's sequence jointly (:func:`eisfit.fit_sequence`): the ``shared``
+        parameters take one value per cell, the others a smoothness penalty along the
+        sequence whose strength is chosen by evidence. One task per cell (cells run in
+        parallel); runs of fewer than three spectra with one model are fitted one by one.
+    shared : iterable of str, optional
+        With ``joint``: the parameters shared by a cell's spectra (names absent from a
+        model, fixed or tied are skipped). Default: every model's shape exponents and
+        inductances (:func:`eisfit.fitting.sequence.default_shared`).
 
     Returns
     -------
@@ -591,7 +622,9 @@ def run(
     run_opts = RunOptions(plan=ModelPlan.from_spec(model), fit=fit_opts, fmin=fmin, fmax=fmax,
                           kk=kk, warm_start=warm_start, stacked=bool(stacked),
                           jump_factor=float(jump_factor),
-                          groups=tuple((k, tuple(v)) for k, v in (groups or {}).items()))
+                          groups=tuple((k, tuple(v)) for k, v in (groups or {}).items()),
+                          joint=bool(joint),
+                          shared=None if shared is None else _names(shared))
     p = plan(paths, model, out=out, options=run_opts, pattern=pattern, glob=glob,
              recursive=recursive, sidecar=sidecar, groups=groups, chunk_size=chunk_size,
              incremental=incremental, cell_column=cell_column, order_by=order_by)
@@ -642,6 +675,7 @@ def run(
         "scheduler": None if scheduler is None else str(scheduler),
         "executor": executor.name, "chunk_size": chunk_size, "incremental": incremental,
         "cell_column": cell_column, "order_by": order_by,
+        "joint": bool(joint), "shared": None if shared is None else list(_names(shared)),
         "counts": tab.counts,
     }
     in_memory = p.out is None

@@ -104,7 +104,9 @@ def headline(growth, cell: str):
     for _, r in g.iterrows():
         rows.append({
             "quantity": r["parameter"] if r["kind"] == "group" else f"{r['parameter']}",
-            "role": r.get("role") if isinstance(r.get("role"), str) else "",
+            "role": (r.get("role") if isinstance(r.get("role"), str) else "")
+            + (" (not determined by the data: extrapolated or too uncertain)"
+               if bool(r.get("poorly_determined", False)) else ""),
             "first (Ω)": round_to_precision(r["first"], r["first_stderr"]),
             "last (Ω)": round_to_precision(r["last"], r["last_stderr"]),
             "change (Ω)": round_to_precision(r["change"], r["change_stderr"]),
@@ -165,8 +167,18 @@ def _x_axis(cdf, growth, cell):
     return None
 
 
+def _poorly_determined(rows) -> list[str]:
+    """Parameters the fit flagged in any of these rows (beyond the band, CI over a decade)."""
+    if "poorly_determined" not in rows or rows.empty:
+        return []
+    flag = rows["poorly_determined"].fillna(False).astype(bool)
+    return sorted(set(rows.loc[flag & (rows["kind"] == "parameter"), "parameter"]))
+
+
 def _trend(plt, cell, cdf, xname, xlabel=None):
     res = cdf[cdf["success"].astype(bool)]
+    left_out = _poorly_determined(res)
+    res = res[~res["parameter"].isin(left_out)]  # an extrapolated value would set the scale
     if res.empty:
         return None
     fig, ax = plt.subplots(figsize=(6.2, 3.8))
@@ -186,15 +198,24 @@ def _trend(plt, cell, cdf, xname, xlabel=None):
             ax.fill_between(x, y - e, y + e, color=ln.get_color(), alpha=0.25, lw=0)
     ax.set_xlabel(xlabel or xname or "position in sequence")
     ax.set_ylabel("resistance (Ω)")
-    ax.set_title(f"{cell}: resistances (±1 standard error)")
+    ax.set_title(f"{cell}: resistances (±1 standard error)"
+                 + (f"\n(left out, not determined by the data: {', '.join(left_out)})"
+                    if left_out else ""), fontsize=10)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
     return fig
 
 
 def _breakdown(plt, trend, cells):
-    """Stacked bars: first vs last spectrum of each cell, one segment per physical role."""
+    """Stacked bars: first vs last spectrum of each cell, one segment per physical role.
+
+    Resistances the data do not pin down (an arc beyond the measured band, a confidence
+    interval wider than a decade) are left out of the bars, as out of the default total,
+    and named in the title: stacked, an extrapolated resistance would dwarf the measured ones.
+    """
     res = trend[(trend["kind"] == "parameter") & trend["success"].astype(bool)]
+    left_out = _poorly_determined(res)
+    res = res[~res["parameter"].isin(left_out)]
     if res.empty:
         return None
     bars = []
@@ -227,7 +248,10 @@ def _breakdown(plt, trend, cells):
     ax.errorbar(range(len(bars)), bottom, yerr=err, fmt="none", ecolor="k", capsize=3)
     ax.set_xticks(range(len(bars)), [b[0] for b in bars], fontsize=8)
     ax.set_ylabel("resistance (Ω)")
-    ax.set_title("Breakdown by physical role, first vs last spectrum of each cell")
+    title = "Breakdown by physical role, first vs last spectrum of each cell"
+    if left_out:
+        title += f"\n(left out, not determined by the data: {', '.join(left_out)})"
+    ax.set_title(title, fontsize=10)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return fig
 

@@ -193,6 +193,9 @@ def growth(
                 "change_stderr": sc,
                 "change_pct": pct,
                 "change_pct_stderr": spct,
+                # flagged by the fit in any spectrum (beyond the band, CI wider than a decade)
+                "poorly_determined": bool(pdf["poorly_determined"].fillna(False).astype(bool).any())
+                if "poorly_determined" in pdf else False,
             }
             row.update(line_fit(x, y, s, level))
             row.pop("intercept", None)

@@ -33,8 +33,8 @@ from .models import ModelPlan
 from .outcome import OUTCOME_VERSION, SpectrumOutcome
 from .tables import outcome_rows
 
-__all__ = ["RunOptions", "FileJob", "Task", "run_task", "propose_task", "MAX_CURVES", "picks",
-           "STACK_BLOCK"]
+__all__ = ["RunOptions", "FileJob", "Task", "run_task", "propose_task", "MAX_CURVES", "MIN_JOINT",
+           "picks", "STACK_BLOCK"]
 
 #: Spectra of a cell whose DRT the report draws.
 MAX_CURVES = 6
@@ -76,6 +76,12 @@ class RunOptions:
         Flag resistances that change by more than this factor between neighbours.
     groups : tuple of (name, members)
         Extra named sums of resistances for the tables.
+    joint : bool
+        Fit each cell's spectra as one sequence (:func:`eisfit.fit_sequence`) instead of
+        one at a time.
+    shared : tuple of str or None
+        With ``joint``: parameters that take one value per cell. ``None``: the circuit's
+        CPE and Warburg exponents and its inductances (see :func:`default_shared`).
     """
 
     plan: ModelPlan
@@ -87,12 +93,14 @@ class RunOptions:
     stacked: bool = False
     jump_factor: float = 2.0
     groups: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    joint: bool = False
+    shared: tuple[str, ...] | None = None
 
     def fingerprint(self) -> str:
         blob = json.dumps(
             [OUTCOME_VERSION, self.plan.fingerprint(), self.fit.fingerprint(), self.fmin,
-             self.fmax, self.kk, self.warm_start, self.jump_factor, self.groups]
-            + (["stacked"] if self.stacked else []),
+             self.fmax, self.kk, self.warm_start, self.jump_factor, self.groups,
+             self.joint, self.shared] + (["stacked"] if self.stacked else []),
             sort_keys=True, default=str,
         )
         return hashlib.blake2b(blob.encode(), digest_size=8).hexdigest()
@@ -146,14 +154,30 @@ def _fit_options(base: FitOptions, circuit, bounds: Mapping[str, tuple[float, fl
     return replace(base, fixed=fixed, bounds=b or None, tie=tie)
 
 
+def _prepare(spec, job: FileJob, options: RunOptions):
+    """The spectrum cropped to the run's window, and its model choice."""
+    meta = {**clean_header_meta(spec.meta), **dict(job.meta)}
+    if options.fmin is not None or options.fmax is not None:
+        spec = spec.crop(options.fmin, options.fmax)
+    choice = options.plan.choice_for(meta, job.auto_text)
+    n_active = int(spec.use.sum())
+    if n_active <= len(choice.circuit.parameters) // 2:
+        raise FitError(
+            f"{n_active} points cannot determine {len(choice.circuit.parameters)} parameters"
+        )
+    return spec, choice
+
+
 def fit_spectrum(spec, job: FileJob, index: int, options: RunOptions, prev, with_drt: bool,
-                 state: dict | None = None) -> SpectrumOutcome:
+                 state: dict | None = None, given=None) -> SpectrumOutcome:
     """Fit one spectrum; never raises (errors become the outcome's ``error``).
 
     ``prev``: the previous good values (warm start). ``state["M"]``: the number of elements
     of the previous spectrum's Kramers–Kronig test, where this one's search starts (the
-    verdict is the same, the search shorter). Warnings raised while fitting are collected
-    into the outcome (a batch of thousands of fits must not flood the terminal).
+    verdict is the same, the search shorter). ``given``: the spectrum's FitResult from a
+    joint fit of its cell (then only the checks run here). Warnings raised while fitting
+    are collected into the outcome (a batch of thousands of fits must not flood the
+    terminal).
     """
     state = {} if state is None else state
     t0 = time.perf_counter()
@@ -162,39 +186,23 @@ def fit_spectrum(spec, job: FileJob, index: int, options: RunOptions, prev, with
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            meta = {**clean_header_meta(spec.meta), **dict(job.meta)}
-            got["meta"] = meta
-            if options.fmin is not None or options.fmax is not None:
-                spec = spec.crop(options.fmin, options.fmax)
-            choice = options.plan.choice_for(meta, job.auto_text)
+            got["meta"] = {**clean_header_meta(spec.meta), **dict(job.meta)}
+            spec, choice = _prepare(spec, job, options)
             got["model"] = choice.label
             circuit = choice.circuit
-            n_active = int(spec.use.sum())
-            if n_active <= len(circuit.parameters) // 2:
-                raise FitError(
-                    f"{n_active} points cannot determine {len(circuit.parameters)} parameters"
-                )
             stage = "fit"
             f_act, z_act = spec.active()
             order = np.argsort(f_act)
             ref = reference(f_act[order], z_act[order], M_start=state.get("M"))
             if ref is not None:
                 state["M"] = ref.M
-            opts = _fit_options(options.fit, circuit, choice.bounds)
             prev_values = None if prev is None else dict(prev)
-            init = prev_values if options.warm_start else None
-            if init is not None and not set(circuit.parameters) <= set(init):
-                init = None  # a different model (e.g. another state): start from the data
-            elif init is not None:
-                init = {k: init[k] for k in circuit.parameters}
-            res = _stacked_fit(state, job, index, options, circuit, opts, init)
-            if res is None:
-                res = fit(circuit, spec, init=init, options=opts)
-            warm = init is not None
-            if warm and not res.success:  # a bad start should not sink a good spectrum
-                cold = fit(circuit, spec, options=opts)
-                if cold.success or cold.chi2 < res.chi2:
-                    res, warm = cold, False
+            if given is not None:
+                res, warm = given, False
+            else:
+                res, warm = _fit_one(circuit, spec, options, choice, prev_values,
+                                     lambda opts, init: _stacked_fit(state, job, index, options,
+                                                                     circuit, opts, init))
             got.update(fit=res, warm=warm)
             got["flags"] = tuple(jump_flags(circuit, prev_values, res.values,
                                             options.jump_factor))
@@ -219,20 +227,52 @@ def fit_spectrum(spec, job: FileJob, index: int, options: RunOptions, prev, with
     )
 
 
+def _fit_one(circuit, spec, options: RunOptions, choice, prev_values, stacked=None):
+    """``ef.fit`` of one spectrum, warm-started from ``prev_values`` when they fit the model.
+    ``stacked(opts, init)``: the spectrum's result from a stacked block, or None."""
+    opts = _fit_options(options.fit, circuit, choice.bounds)
+    init = prev_values if options.warm_start else None
+    if init is not None and not set(circuit.parameters) <= set(init):
+        init = None  # a different model (e.g. another state): start from the data
+    elif init is not None:
+        init = {k: init[k] for k in circuit.parameters}
+    res = None if stacked is None else stacked(opts, init)
+    if res is None:
+        res = fit(circuit, spec, init=init, options=opts)
+    warm = init is not None
+    if warm and not res.success:  # a bad start should not sink a good spectrum
+        cold = fit(circuit, spec, options=opts)
+        if cold.success or cold.chi2 < res.chi2:
+            res, warm = cold, False
+    return res, warm
+
+
+def _items(job: FileJob) -> list:
+    """``[(index in file, Spectrum), ...]`` of a job (read here unless the plan read it)."""
+    if job.spectra is not None:
+        return list(zip(job.indices, job.spectra))
+    items = list(enumerate(read(job.path)))
+    if not items:
+        raise ReaderError("the file holds no spectrum", job.path)
+    return items
+
+
+def _read_failure(job: FileJob, e: BaseException) -> SpectrumOutcome:
+    return SpectrumOutcome(file=job.rel, hash=job.hash, spectrum=None, meta=dict(job.meta),
+                           error=_err(e), stage="read")
+
+
 def _stacking(task: Task) -> dict:
     """The state of a task with ``options.stacked``: its files read ahead (a block may span
     files) and the spectra after its first, in order (``{}`` without stacking)."""
-    if not (task.options.stacked and task.options.warm_start):
+    if not (task.options.stacked and task.options.warm_start) or task.options.joint:
         return {}
     ahead, queue = {}, []
     for job in task.jobs:
-        if job.spectra is not None:
-            items = list(zip(job.indices, job.spectra))
-        else:
-            try:
-                items = ahead[job.key] = list(enumerate(read(job.path)))
-            except Exception:  # run_file reads it again and records why
-                continue
+        try:
+            items = ahead[job.key] = _items(job)
+        except Exception:  # run_file reads it again and records why
+            continue
         queue += [(job, i, spec) for i, spec in items]
     queue = queue[1:]  # the first spectrum is fitted as without stacking
     return {"read": ahead, "queue": queue, "fitted": {},
@@ -252,11 +292,8 @@ def _stacked_fit(state, job: FileJob, index: int, options: RunOptions, circuit, 
         pos = state["at"][key]
         for jb, i, sp in state["queue"][pos:pos + STACK_BLOCK]:
             try:  # the spectra fit_spectrum would give this model and these options
-                meta = {**clean_header_meta(sp.meta), **dict(jb.meta)}
-                if options.fmin is not None or options.fmax is not None:
-                    sp = sp.crop(options.fmin, options.fmax)
-                choice = options.plan.choice_for(meta, jb.auto_text)
-                if (choice.circuit != circuit or int(sp.use.sum()) <= len(circuit.parameters) // 2
+                sp, choice = _prepare(sp, jb, options)
+                if (choice.circuit != circuit
                         or _fit_options(options.fit, circuit, choice.bounds) != opts):
                     break  # the block ends where the model changes
                 f_act, z_act = sp.active()
@@ -282,16 +319,9 @@ def run_file(job: FileJob, options: RunOptions, prev, state: dict | None = None
              ) -> list[SpectrumOutcome]:
     """Read one file and fit all its spectra in order. ``prev``: the last good values."""
     try:
-        if job.spectra is not None:
-            items = list(zip(job.indices, job.spectra))
-        else:
-            items = (state or {}).get("read", {}).pop(job.key, None) or list(
-                enumerate(read(job.path)))
-        if not items:
-            raise ReaderError("the file holds no spectrum", job.path)
+        items = (state or {}).get("read", {}).pop(job.key, None) or _items(job)
     except Exception as e:
-        return [SpectrumOutcome(file=job.rel, hash=job.hash, spectrum=None, meta=dict(job.meta),
-                                error=_err(e), stage="read")]
+        return [_read_failure(job, e)]
     want = {items[k][0] for k in picks(len(items))} if job.drt else set()
     out = []
     for i, spec in items:
@@ -308,17 +338,96 @@ def run_task(task: Task) -> list[tuple[str, list[SpectrumOutcome], list[dict]]]:
     The table rows are computed here, beside the fit, so the main process only writes
     them; the full outcomes come back too (cached as JSON, drawn by the report).
     """
-    prev = dict(task.init) if task.init else None
-    state: dict = _stacking(task)
     groups = dict(task.options.groups)
     choices: dict = {}
-    out = []
-    for job in task.jobs:
-        outcomes = run_file(job, task.options, prev, state)
-        for o in outcomes:
+    if task.options.joint:
+        per_job = _run_joint(task)
+    else:
+        prev = dict(task.init) if task.init else None
+        state: dict = _stacking(task)
+        per_job = []
+        for job in task.jobs:
+            outcomes = run_file(job, task.options, prev, state)
+            for o in outcomes:
+                if o.status == "ok":
+                    prev = o.fit.values
+            per_job.append(outcomes)
+    return [(job.key, outcomes, [outcome_rows(o, groups, choices) for o in outcomes])
+            for job, outcomes in zip(task.jobs, per_job)]
+
+
+#: Fewest consecutive spectra of one model for a joint fit; shorter runs are fitted one by one.
+MIN_JOINT = 3
+
+
+def _run_joint(task: Task) -> list[list[SpectrumOutcome]]:
+    """All spectra of one cell (a task holds the whole cell): each run of consecutive
+    spectra with the same model is fitted as one sequence (:func:`eisfit.fit_sequence`);
+    the per-spectrum FitResults then go through the same checks as independent fits.
+    A sequence that cannot be fitted jointly falls back to independent fits, and says so
+    in each outcome's warnings."""
+    from ..fitting.sequence import default_shared, fit_sequence
+
+    options = task.options
+    read_out: list[list | SpectrumOutcome] = []
+    flat = []  # (job no., index in file, spectrum, model label or None, choice)
+    for j, job in enumerate(task.jobs):
+        try:
+            items = _items(job)
+        except Exception as e:
+            read_out.append(_read_failure(job, e))
+            continue
+        read_out.append(items)
+        for i, spec in items:
+            try:
+                cropped, choice = _prepare(spec, job, options)
+                flat.append((j, i, spec, choice.label, choice, cropped))
+            except Exception:  # fit_spectrum records why
+                flat.append((j, i, spec, None, None, None))
+    given: dict[tuple[int, int], Any] = {}
+    notes: dict[tuple[int, int], str] = {}
+    k = 0
+    while k < len(flat):
+        end = k
+        while end < len(flat) and flat[end][3] is not None and flat[end][3] == flat[k][3]:
+            end += 1
+        run = flat[k:end]
+        k = max(end, k + 1)
+        if len(run) < MIN_JOINT:
+            continue
+        choice = run[0][4]
+        circuit = choice.circuit
+        opts = _fit_options(options.fit, circuit, choice.bounds)
+        held = set(opts.fixed or ()) | set(opts.tie or {})
+        wanted = default_shared(circuit) if options.shared is None else options.shared
+        shared = [n for n in wanted if n in circuit.parameters and n not in held]
+        try:
+            seq = fit_sequence(circuit, [t[5] for t in run], shared=shared, weight=opts.weight, bounds=opts.bounds,
+                               fixed=opts.fixed, tie=opts.tie)
+        except Exception as e:
+            for t in run:
+                notes[t[:2]] = (f"EisfitWarning: joint fit of {len(run)} spectra failed "
+                                f"({_err(e)}); fitted one by one")
+            continue
+        for t, r in zip(run, seq.fits):
+            given[t[:2]] = r
+    out: list[list[SpectrumOutcome]] = []
+    prev, state = None, {}
+    for j, job in enumerate(task.jobs):
+        items = read_out[j]
+        if isinstance(items, SpectrumOutcome):
+            out.append([items])
+            continue
+        want = {items[q][0] for q in picks(len(items))} if job.drt else set()
+        outcomes = []
+        for i, spec in items:
+            o = fit_spectrum(spec, job, i, options, prev, i in want, state, given.get((j, i)))
+            if (j, i) in notes:
+                o = replace(o, warnings=(notes[(j, i)],) + o.warnings)
+            outcomes.append(o)
             if o.status == "ok":
                 prev = o.fit.values
-        out.append((job.key, outcomes, [outcome_rows(o, groups, choices) for o in outcomes]))
+        out.append(outcomes)
     return out
 
 

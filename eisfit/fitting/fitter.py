@@ -471,8 +471,6 @@ def _build_result(circuit, setup, compiled, f, Z, w_re, w_im, absolute, weight_n
     else:
         ratio = s_fit / ref.s if ref.s > 0 else np.inf
     problems = []
-    if not lm.converged:
-        problems.append(f"optimiser stopped: {lm.message}")
     if not np.all(np.isfinite(z_fit)):
         problems.append("model is not finite at the fitted values")
     bands = _bands(f, res, ref) if ref is not None else []
@@ -488,6 +486,19 @@ def _build_result(circuit, setup, compiled, f, Z, w_re, w_im, absolute, weight_n
     for lo, hi, e, mult in bands:
         problems.append(f"misses {lo:.3g}–{hi:.3g} Hz (residual {e:.2%}, {mult:.0f}× the "
                         f"reference there){_band_hint(f, Z, lo, hi)}")
+    if absolute and dof > 0:
+        pval = _chi2_pvalue(chi2, dof)
+        if pval < 1e-6:
+            problems.append(f"χ² = {chi2:.4g} for {dof} degrees of freedom is implausible "
+                            f"(p = {pval:.1e}) given the stated σ")
+    if not lm.converged:
+        if problems or ref is None:
+            problems.insert(0, f"optimiser stopped: {lm.message}")
+        else:  # at the reference's level: the data are described, a flat direction is not
+            warn.append(f"optimiser stopped ({lm.message}) with the residuals at the "
+                        "Kramers–Kronig reference's level: the model describes the data, but "
+                        "the optimiser was still moving, usually along a direction the data "
+                        "hardly determine (see poorly_determined)")
     if problems and at_bound:
         problems.append(f"parameters stuck at a bound: {', '.join(sorted(at_bound))}")
     negative = Z.real < 0
@@ -498,11 +509,6 @@ def _build_result(circuit, setup, compiled, f, Z, w_re, w_im, absolute, weight_n
             "give (usually an instrument artefact; drop them with "
             "spectrum.exclude(spectrum.Z.real < 0))"
         )
-    if absolute and dof > 0:
-        pval = _chi2_pvalue(chi2, dof)
-        if pval < 1e-6:
-            problems.append(f"χ² = {chi2:.4g} for {dof} degrees of freedom is implausible "
-                            f"(p = {pval:.1e}) given the stated σ")
     if not problems and ratio > NOISE_RATIO_LIMIT:
         warn.append(
             f"systematic misfit: residuals are {ratio:.1f}× the Kramers–Kronig reference "
@@ -517,7 +523,13 @@ def _build_result(circuit, setup, compiled, f, Z, w_re, w_im, absolute, weight_n
     id_warn, poor = identifiability(circuit, values, se, setup, f)
     warn += id_warn
     success = not problems
-    message = "; ".join(problems) if problems else f"converged after {nfev} evaluations"
+    if problems:
+        message = "; ".join(problems)
+    elif lm.converged:
+        message = f"converged after {nfev} evaluations"
+    else:
+        message = (f"residuals at the reference level after {nfev} evaluations "
+                   f"(optimiser stopped: {lm.message})")
     logl_term = m * np.log(chi2 / m) if chi2 > 0 else -np.inf
     return FitResult(
         circuit=circuit,

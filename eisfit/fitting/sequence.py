@@ -45,7 +45,7 @@ from .result import FitResult
 from .sequence_result import SequenceResult
 from .sequence_starts import chain_indices, robust_lines, warm_chain
 
-__all__ = ["fit_sequence", "SequenceResult"]
+__all__ = ["fit_sequence", "SequenceResult", "default_shared"]
 
 #: Fellner–Schall updates of the smoothness strengths before giving up on convergence.
 MAX_SMOOTH_UPDATES = 40
@@ -61,6 +61,22 @@ UNDETERMINED_INFLATION = 1e12
 MAX_REWEIGHT = 3
 #: The noise levels have settled when none changes by more than this (relative, in σ).
 NOISE_RTOL = 0.02
+
+
+def default_shared(circuit: Circuit | str | Preset) -> tuple[str, ...]:
+    """Parameters a sequence of one cell shares by default: shape exponents and inductances.
+
+    The dimensionless exponents (CPE ``n``, the ``alpha``/``beta`` of La, H, …) describe
+    the shape of a dispersion, and the inductances the cell's leads and winding; neither
+    follows the resistances as a cell ages. Resistances, capacitances and time constants
+    stay per spectrum.
+
+    >>> default_shared("L0 - R0 - (R1 | Q1) - Ws2")
+    ('L0', 'Q1_n')
+    """
+    circuit, _ = _as_circuit(circuit)
+    return tuple(n for n, sp in circuit.param_specs.items()
+                 if (sp.unit == "" and sp.scale == "linear") or sp.unit.startswith("H"))
 
 
 class _Converged:

@@ -141,6 +141,21 @@ def test_iteration_limit_is_reported():
     assert not res.success and "iteration limit" in res.message
 
 
+def test_iteration_limit_at_the_reference_level_is_a_warning_not_a_failure():
+    """Success means "describes the data as well as a KK-consistent model": an optimiser
+    stopped at its limit with residuals at that level says so in a warning; one stopped
+    short of it (a start 2 % off, two evaluations) fails."""
+    text, truth = LADDER3
+    spec = ef.simulate(text, F, truth, noise=0.005, seed=10)
+    near = {k: v * 1.02 for k, v in truth.items() if not k.endswith("_n")}
+    res = ef.fit(text, spec, init=near, max_nfev=3, multistart=1)
+    assert res.success and res.noise_ratio < 1.5
+    assert "iteration limit" in res.message and "converged" not in res.message
+    assert any("optimiser stopped" in w for w in res.warnings)
+    short = ef.fit(text, spec, init=near, max_nfev=2, multistart=1)
+    assert not short.success and "iteration limit" in short.message
+
+
 def test_stated_sigma_gives_absolute_chi2():
     text, truth = RANDLES
     sigma = 0.005 * np.abs(ef.parse(text).impedance(F, truth))
