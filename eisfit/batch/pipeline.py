@@ -505,6 +505,7 @@ def run(
     fmax: float | None = None,
     kk: bool = True,
     warm_start: bool = True,
+    stacked: bool = False,
     jump_factor: float = 2.0,
     n_jobs: int | None = None,
     scheduler: Any = None,
@@ -553,6 +554,11 @@ def run(
         Record the Kramers–Kronig test of every spectrum (the fit's own reference).
     warm_start : bool
         Start each fit from the previous spectrum of the same cell.
+    stacked : bool
+        Fit the spectra of each chunk after its first together, in stacked blocks
+        (:attr:`RunOptions.stacked`), each spectrum still warm-started from its
+        predecessor: the results of fitting one by one (faster on smooth sequences of
+        small circuits; slower on hard real data, hence off by default). Not with ``joint``.
     jump_factor : float
         Flag resistances that change by more than this factor between neighbours.
     n_jobs : int, optional
@@ -614,7 +620,8 @@ def run(
     fit_opts = FitOptions.coerce(options).replace(weight=weight, keep_order=keep_order,
                                                   fixed=fixed)
     run_opts = RunOptions(plan=ModelPlan.from_spec(model), fit=fit_opts, fmin=fmin, fmax=fmax,
-                          kk=kk, warm_start=warm_start, jump_factor=float(jump_factor),
+                          kk=kk, warm_start=warm_start, stacked=bool(stacked),
+                          jump_factor=float(jump_factor),
                           groups=tuple((k, tuple(v)) for k, v in (groups or {}).items()),
                           joint=bool(joint),
                           shared=None if shared is None else _names(shared))

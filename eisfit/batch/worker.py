@@ -25,6 +25,7 @@ from ..data.readers import read
 from ..errors import FitError, ReaderError
 from ..fitting import FitOptions, fit
 from ..fitting.fitter import reference
+from ..fitting.stacked import stacked_results
 from ..relaxation import drt
 from ..selection import propose
 from .metadata import clean_header_meta
@@ -33,10 +34,13 @@ from .outcome import OUTCOME_VERSION, SpectrumOutcome
 from .tables import outcome_rows
 
 __all__ = ["RunOptions", "FileJob", "Task", "run_task", "propose_task", "MAX_CURVES", "MIN_JOINT",
-           "picks"]
+           "picks", "STACK_BLOCK"]
 
 #: Spectra of a cell whose DRT the report draws.
 MAX_CURVES = 6
+#: Spectra fitted together by the stacked solver (``RunOptions.stacked``); a block's
+#: Kramers–Kronig references must stay in the fitter's cache (64) until its outcomes are built.
+STACK_BLOCK = 16
 
 
 def picks(n: int, k: int = MAX_CURVES) -> list[int]:
@@ -62,6 +66,12 @@ class RunOptions:
         Record the Kramers–Kronig test of every spectrum.
     warm_start : bool
         Start each fit from its predecessor's values.
+    stacked : bool
+        Fit the spectra of a task after its first in blocks of :data:`STACK_BLOCK` by
+        stacked solves (:func:`eisfit.fitting.stacked.stacked_results` with ``chain``: each
+        spectrum still starts from its predecessor's result); a spectrum the block does not
+        fit as ``ef.fit`` would accept is fitted one by one as without it. Needs
+        ``warm_start``.
     jump_factor : float
         Flag resistances that change by more than this factor between neighbours.
     groups : tuple of (name, members)
@@ -80,6 +90,7 @@ class RunOptions:
     fmax: float | None = None
     kk: bool = True
     warm_start: bool = True
+    stacked: bool = False
     jump_factor: float = 2.0
     groups: tuple[tuple[str, tuple[str, ...]], ...] = ()
     joint: bool = False
@@ -89,7 +100,7 @@ class RunOptions:
         blob = json.dumps(
             [OUTCOME_VERSION, self.plan.fingerprint(), self.fit.fingerprint(), self.fmin,
              self.fmax, self.kk, self.warm_start, self.jump_factor, self.groups,
-             self.joint, self.shared],
+             self.joint, self.shared] + (["stacked"] if self.stacked else []),
             sort_keys=True, default=str,
         )
         return hashlib.blake2b(blob.encode(), digest_size=8).hexdigest()
@@ -189,7 +200,9 @@ def fit_spectrum(spec, job: FileJob, index: int, options: RunOptions, prev, with
             if given is not None:
                 res, warm = given, False
             else:
-                res, warm = _fit_one(circuit, spec, options, choice, prev_values)
+                res, warm = _fit_one(circuit, spec, options, choice, prev_values,
+                                     lambda opts, init: _stacked_fit(state, job, index, options,
+                                                                     circuit, opts, init))
             got.update(fit=res, warm=warm)
             got["flags"] = tuple(jump_flags(circuit, prev_values, res.values,
                                             options.jump_factor))
@@ -214,15 +227,18 @@ def fit_spectrum(spec, job: FileJob, index: int, options: RunOptions, prev, with
     )
 
 
-def _fit_one(circuit, spec, options: RunOptions, choice, prev_values):
-    """``ef.fit`` of one spectrum, warm-started from ``prev_values`` when they fit the model."""
+def _fit_one(circuit, spec, options: RunOptions, choice, prev_values, stacked=None):
+    """``ef.fit`` of one spectrum, warm-started from ``prev_values`` when they fit the model.
+    ``stacked(opts, init)``: the spectrum's result from a stacked block, or None."""
     opts = _fit_options(options.fit, circuit, choice.bounds)
     init = prev_values if options.warm_start else None
     if init is not None and not set(circuit.parameters) <= set(init):
         init = None  # a different model (e.g. another state): start from the data
     elif init is not None:
         init = {k: init[k] for k in circuit.parameters}
-    res = fit(circuit, spec, init=init, options=opts)
+    res = None if stacked is None else stacked(opts, init)
+    if res is None:
+        res = fit(circuit, spec, init=init, options=opts)
     warm = init is not None
     if warm and not res.success:  # a bad start should not sink a good spectrum
         cold = fit(circuit, spec, options=opts)
@@ -246,11 +262,64 @@ def _read_failure(job: FileJob, e: BaseException) -> SpectrumOutcome:
                            error=_err(e), stage="read")
 
 
+def _stacking(task: Task) -> dict:
+    """The state of a task with ``options.stacked``: its files read ahead (a block may span
+    files) and the spectra after its first, in order (``{}`` without stacking)."""
+    if not (task.options.stacked and task.options.warm_start) or task.options.joint:
+        return {}
+    ahead, queue = {}, []
+    for job in task.jobs:
+        try:
+            items = ahead[job.key] = _items(job)
+        except Exception:  # run_file reads it again and records why
+            continue
+        queue += [(job, i, spec) for i, spec in items]
+    queue = queue[1:]  # the first spectrum is fitted as without stacking
+    return {"read": ahead, "queue": queue, "fitted": {},
+            "at": {(job.key, i): k for k, (job, i, _) in enumerate(queue)}}
+
+
+def _stacked_fit(state, job: FileJob, index: int, options: RunOptions, circuit, opts, init):
+    """This spectrum's result from its stacked block (fitted when first needed), or ``None``:
+    no stacking, no warm start, or a run ``ef.fit`` would not accept as its first."""
+    if state is None or "queue" not in state or init is None:
+        return None
+    key = (job.key, index)
+    fitted = state["fitted"]
+    if key not in fitted and key in state["at"]:
+        members = []
+        M = state.get("M")
+        pos = state["at"][key]
+        for jb, i, sp in state["queue"][pos:pos + STACK_BLOCK]:
+            try:  # the spectra fit_spectrum would give this model and these options
+                sp, choice = _prepare(sp, jb, options)
+                if (choice.circuit != circuit
+                        or _fit_options(options.fit, circuit, choice.bounds) != opts):
+                    break  # the block ends where the model changes
+                f_act, z_act = sp.active()
+                order = np.argsort(f_act)
+                ref = reference(f_act[order], z_act[order], M_start=M)
+                M = ref.M if ref is not None else M
+            except Exception:  # fit_spectrum will record it
+                break
+            members.append(((jb.key, i), sp, ref))
+        try:
+            got = stacked_results(circuit, [m[1] for m in members], init, opts, chain=True,
+                                  refs=[m[2] for m in members])
+        except Exception:  # the spectra are fitted one by one
+            got = [None] * len(members)
+        # the chain holds up to the first spectrum fitted again one by one (or not ok): the
+        # ones after it start from that spectrum's outcome, in a block of their own
+        j = next((i for i, r in enumerate(got) if r is None or not r.success), len(got))
+        fitted.update((m[0], r) for m, r in zip(members[:j + 1], got[:j + 1]))
+    return fitted.pop(key, None)
+
+
 def run_file(job: FileJob, options: RunOptions, prev, state: dict | None = None
              ) -> list[SpectrumOutcome]:
     """Read one file and fit all its spectra in order. ``prev``: the last good values."""
     try:
-        items = _items(job)
+        items = (state or {}).get("read", {}).pop(job.key, None) or _items(job)
     except Exception as e:
         return [_read_failure(job, e)]
     want = {items[k][0] for k in picks(len(items))} if job.drt else set()
@@ -275,7 +344,7 @@ def run_task(task: Task) -> list[tuple[str, list[SpectrumOutcome], list[dict]]]:
         per_job = _run_joint(task)
     else:
         prev = dict(task.init) if task.init else None
-        state: dict = {}
+        state: dict = _stacking(task)
         per_job = []
         for job in task.jobs:
             outcomes = run_file(job, task.options, prev, state)

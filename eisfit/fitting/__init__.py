@@ -3,8 +3,9 @@
 from .fitter import fit, simulate
 from .options import FitOptions
 from .result import Derived, FitResult
+from .stacked import fit_stacked
 
-__all__ = ["fit", "simulate", "FitOptions", "FitResult", "Derived", "fit_sequence",
+__all__ = ["fit", "fit_stacked", "simulate", "FitOptions", "FitResult", "Derived", "fit_sequence",
            "SequenceResult"]
 
 #: The sequence fit (its banded solver and scipy.linalg) loads on first use.
