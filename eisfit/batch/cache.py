@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .outcome import SpectrumOutcome, document_from_json, outcomes_to_json
+from .outcome import document_from_json
 
 __all__ = ["atomic_path", "write_text", "write_bytes", "write_frame", "FitCache", "file_mode"]
 
@@ -97,10 +97,10 @@ class FitCache:
         except (FileNotFoundError, UnicodeDecodeError):
             return None
 
-    def put(self, key: str, outcomes: list[SpectrumOutcome], rows: list[dict]) -> None:
-        """Store atomically (no fsync: a lost entry is merely recomputed)."""
-        write_bytes(self._path(key), outcomes_to_json(outcomes, rows).encode("utf-8"),
-                    fsync=False)
+    def put(self, key: str, doc: str) -> None:
+        """Store a document made by :func:`~eisfit.batch.outcome.outcomes_to_json`
+        atomically (no fsync: a lost entry is merely recomputed)."""
+        write_bytes(self._path(key), doc.encode("utf-8"), fsync=False)
 
     def get_any(self, key: str) -> Any:
         """A small JSON value stored with :meth:`put_any` (e.g. an automatic model)."""

@@ -33,13 +33,13 @@ from .execute import make_executor
 from .inputs import discover_rooted, file_hash, natural_key
 from .metadata import FilenamePattern, load_sidecar, order_value, sidecar_lookup
 from .models import ModelPlan
-from .outcome import SpectrumOutcome
+from .outcome import SpectrumOutcome, document_from_json, outcomes_to_json
 from .result import BatchResult
 from .tables import (
     PARAM_COLUMNS, SPECTRA_COLUMNS, CsvSink, MemorySink, meta_columns, outcome_rows,
 )
 from .trend import growth as growth_table
-from .worker import FileJob, RunOptions, Task, picks, propose_task, run_task
+from .worker import FileJob, RunOptions, Task, picks, propose_task, run_task_documents
 
 __all__ = ["run", "plan", "execute", "tabulate", "Plan", "CACHE_DIR", "MAX_CELLS"]
 
@@ -278,13 +278,14 @@ class _Store:
 
     def __init__(self, cache: FitCache | None, merged):
         self.cache = cache
-        self.mem: dict[str, tuple[list[SpectrumOutcome], list[dict]]] = {}
+        self.mem: dict[str, tuple[str | None, list[dict]]] = {}  # rel → (document, rows)
         self.keys: dict[str, str] = {}
         self.merged = merged  # (file, header metadata) → metadata of the row
         self.meta_values: dict[str, set] = {}  # metadata column → values seen (≤ 50)
         self.n_spectra: dict[str, int] = {}
 
-    def put(self, rel: str, key: str, outcomes, rows: list[dict], persist: bool) -> None:
+    def put(self, rel: str, key: str, doc: str | None, rows: list[dict], persist: bool) -> None:
+        """``doc``: the outcomes' cache document (JSON text), None for a cache hit."""
         self.keys[rel] = key
         self.n_spectra[rel] = sum(1 for r in rows if r["spectrum"] is not None)
         for r in rows:  # which metadata columns the tables will need, and their kinds
@@ -294,14 +295,14 @@ class _Store:
                     vals.add(v if isinstance(v, (bool, int, float, str)) else str(v))
         if self.cache is not None and persist:
             try:
-                self.cache.put(key, outcomes, rows)
+                self.cache.put(key, doc)
                 return
             except Exception as e:  # a cache that cannot be written must not lose results
                 warnings.warn(f"{rel}: not cached ({type(e).__name__}: {e})", EisfitWarning,
                               stacklevel=3)
-                self.mem[rel] = (outcomes, rows)
+                self.mem[rel] = (doc, rows)
         elif self.cache is None:
-            self.mem[rel] = (outcomes, rows)
+            self.mem[rel] = (doc, rows)
 
     def rows(self, rel: str) -> list[dict]:
         if rel in self.mem:
@@ -309,16 +310,17 @@ class _Store:
         if self.cache is not None:
             doc = self.cache.get(self.keys[rel])
             return doc["rows"] if doc else []
-        return self.mem.get(rel, ([], []))[1]
+        return []
 
     def outcome(self, rel: str, index: int) -> SpectrumOutcome | None:
-        if self.cache is not None and rel not in self.mem:
-            doc = self.cache.get(self.keys[rel]) or {"outcomes": []}
-            for d in doc["outcomes"]:
-                if d["spectrum"] == index:
-                    return SpectrumOutcome.from_dict(d)
-            return None
-        return next((o for o in self.mem.get(rel, ([], []))[0] if o.spectrum == index), None)
+        if rel in self.mem:
+            doc = document_from_json(self.mem[rel][0]) if self.mem[rel][0] else None
+        else:
+            doc = self.cache.get(self.keys[rel]) if self.cache is not None else None
+        for d in (doc or {"outcomes": []})["outcomes"]:
+            if d["spectrum"] == index:
+                return SpectrumOutcome.from_dict(d)
+        return None
 
 
 def _last_values(rows: list[dict]) -> dict[str, float] | None:
@@ -364,18 +366,19 @@ def execute(p: Plan, executor, store: _Store, progress: bool = False) -> dict[st
                 tasks.append((tuple(j.part for j in pending), Task(tuple(pending), p.options, prev_ok)))
     bar = _progress(progress, sum(len(t.jobs) for _, t in tasks))
     try:
-        for rels, res, err in executor.map_unordered(run_task, tasks):
+        for rels, res, err in executor.map_unordered(run_task_documents, tasks):
             if err is not None:
                 for rel in rels:
                     job = p.jobs[rel]
                     o = SpectrumOutcome(file=job.rel, hash=job.hash, spectrum=None, meta=dict(job.meta),
                                         error=f"task failed: {type(err).__name__}: {err}",
                                         stage="task")
-                    store.put(rel, job.key, [o], [outcome_rows(o, {}, {})], persist=False)
+                    rows = [outcome_rows(o, {}, {})]
+                    store.put(rel, job.key, outcomes_to_json([o], rows), rows, persist=False)
                     status[rel] = "failed"
             else:
-                for (key, outcomes, rows), rel in zip(res, rels):
-                    store.put(rel, key, outcomes, rows, persist=True)
+                for (key, doc, rows), rel in zip(res, rels):
+                    store.put(rel, key, doc, rows, persist=True)
                     status[rel] = "fitted"
             if bar is not None:
                 bar.update(len(rels))

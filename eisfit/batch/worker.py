@@ -30,11 +30,11 @@ from ..relaxation import drt
 from ..selection import propose
 from .metadata import clean_header_meta
 from .models import ModelPlan
-from .outcome import OUTCOME_VERSION, SpectrumOutcome
+from .outcome import OUTCOME_VERSION, SpectrumOutcome, outcomes_to_json
 from .tables import outcome_rows
 
-__all__ = ["RunOptions", "FileJob", "Task", "run_task", "propose_task", "MAX_CURVES", "MIN_JOINT",
-           "picks", "STACK_BLOCK"]
+__all__ = ["RunOptions", "FileJob", "Task", "run_task", "run_task_documents", "propose_task",
+           "MAX_CURVES", "MIN_JOINT", "picks", "STACK_BLOCK"]
 
 #: Spectra of a cell whose DRT the report draws.
 MAX_CURVES = 6
@@ -354,6 +354,13 @@ def run_task(task: Task) -> list[tuple[str, list[SpectrumOutcome], list[dict]]]:
             per_job.append(outcomes)
     return [(job.key, outcomes, [outcome_rows(o, groups, choices) for o in outcomes])
             for job, outcomes in zip(task.jobs, per_job)]
+
+
+def run_task_documents(task: Task) -> list[tuple[str, str, list[dict]]]:
+    """:func:`run_task` with each file's outcomes already as their cache document (JSON
+    text): the serialising happens in the worker, beside the fit, and the main process only
+    writes the text (for a file of 1,343 spectra that was 10 s of the main process's time)."""
+    return [(key, outcomes_to_json(outcomes, rows), rows) for key, outcomes, rows in run_task(task)]
 
 
 #: Fewest consecutive spectra of one model for a joint fit; shorter runs are fitted one by one.
