@@ -48,6 +48,10 @@ MAX_NOISE = 0.10
 MIN_REFERENCE_POINTS = 5
 
 
+#: Spectra whose reference is kept (first in, first out). A sequence fit judges each
+#: spectrum twice (its starting fit, then the joint result): the cache must hold a whole
+#: sequence of a few hundred spectra (a reference is a few kB).
+REFERENCE_CACHE = 1024
 _REFERENCES: dict[tuple[bytes, bytes], KKResult | None] = {}
 
 
@@ -67,7 +71,7 @@ def reference(freq: np.ndarray, Z: np.ndarray, M_start: int | None = None) -> KK
             ref = None
         else:
             ref = kk(Spectrum(f, z, _checked=True), M_start=M_start)
-        if len(_REFERENCES) >= 64:  # a small cache: the spectra being fitted now
+        if len(_REFERENCES) >= REFERENCE_CACHE:  # the spectra being fitted now
             _REFERENCES.pop(next(iter(_REFERENCES)))
         _REFERENCES[key] = ref
     return _REFERENCES[key]

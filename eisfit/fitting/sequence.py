@@ -321,8 +321,11 @@ def _fit_sequence(circuit, spectra, shared, smooth, coordinate, init, weight, bo
     # -- starting values: warm-started independent fits (all of them without a penalty) ---
     idx = chain_indices(K, all_spectra=method == "none")
     chain = warm_chain(circuit, setup, data, t, idx, init, weights, merged_bounds, dict(setup.ties))
-    refs = [chain.refs[k] if k in chain.refs else reference(f, Z)
-            for k, (f, Z, _) in enumerate(data)]
+    refs, M = [], None
+    for k, (f, Z, _) in enumerate(data):  # each test's search starts at its neighbour's M
+        ref = chain.refs[k] if k in chain.refs else reference(f, Z, M_start=M)
+        M = ref.M if ref is not None else M
+        refs.append(ref)
     absolute = all(residual_weights(Z, w)[2] for (_, Z, _), w in zip(data, weights))
     s2 = np.ones(K) if absolute else chain.noise(K)
 
