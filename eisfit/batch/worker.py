@@ -39,7 +39,8 @@ __all__ = ["RunOptions", "FileJob", "Task", "run_task", "run_task_documents", "p
 #: Spectra of a cell whose DRT the report draws.
 MAX_CURVES = 6
 #: Spectra fitted together by the stacked solver (``RunOptions.stacked``); a block's
-#: Kramers–Kronig references must stay in the fitter's cache (64) until its outcomes are built.
+#: Kramers–Kronig references must stay in the fitter's cache
+#: (:data:`~eisfit.fitting.fitter.REFERENCE_CACHE`) until its outcomes are built.
 STACK_BLOCK = 16
 
 
@@ -81,7 +82,8 @@ class RunOptions:
         one at a time.
     shared : tuple of str or None
         With ``joint``: parameters that take one value per cell. ``None``: the circuit's
-        CPE and Warburg exponents and its inductances (see :func:`default_shared`).
+        shape exponents and inductances (see
+        :func:`eisfit.fitting.sequence.default_shared`).
     """
 
     plan: ModelPlan
@@ -377,7 +379,7 @@ def _run_joint(task: Task) -> list[list[SpectrumOutcome]]:
 
     options = task.options
     read_out: list[list | SpectrumOutcome] = []
-    flat = []  # (job no., index in file, spectrum, model label or None, choice)
+    flat = []  # (job no., index in file, spectrum, model label or None, choice, cropped)
     for j, job in enumerate(task.jobs):
         try:
             items = _items(job)
@@ -409,8 +411,8 @@ def _run_joint(task: Task) -> list[list[SpectrumOutcome]]:
         wanted = default_shared(circuit) if options.shared is None else options.shared
         shared = [n for n in wanted if n in circuit.parameters and n not in held]
         try:
-            seq = fit_sequence(circuit, [t[5] for t in run], shared=shared, weight=opts.weight, bounds=opts.bounds,
-                               fixed=opts.fixed, tie=opts.tie)
+            seq = fit_sequence(circuit, [t[5] for t in run], shared=shared, weight=opts.weight,
+                               bounds=opts.bounds, fixed=opts.fixed, tie=opts.tie)
         except Exception as e:
             for t in run:
                 notes[t[:2]] = (f"EisfitWarning: joint fit of {len(run)} spectra failed "
