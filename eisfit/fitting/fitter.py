@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -75,6 +75,25 @@ def reference(freq: np.ndarray, Z: np.ndarray, M_start: int | None = None) -> KK
             _REFERENCES.pop(next(iter(_REFERENCES)))
         _REFERENCES[key] = ref
     return _REFERENCES[key]
+
+
+def init_values(init: Any, names: Sequence[str],
+                allowed: str = "a mapping, a FitResult or None") -> dict[str, float]:
+    """Starting values given by the user (a mapping or a FitResult) as ``{name: value}``;
+    names the circuit does not have are refused."""
+    if init is None:
+        return {}
+    if isinstance(init, FitResult):
+        user = {k: v for k, v in init.values.items() if k in names}
+    elif isinstance(init, Mapping):
+        user = {k: float(v) for k, v in init.items()}
+    else:
+        raise FitError(f"init must be {allowed}")
+    unknown = set(user) - set(names)
+    if unknown:
+        raise FitError(f"init: unknown parameters {sorted(unknown)} "
+                       f"(circuit has {', '.join(names)})")
+    return user
 
 
 def _as_circuit(circuit: Any) -> tuple[Circuit, Mapping[str, tuple[float, float]]]:
@@ -240,22 +259,15 @@ def _fit(circuit, spectrum, init, weight, bounds, fixed, tie, keep_order, max_nf
     ties = dict(tie or {})
     merged_bounds = dict(preset_bounds)
     fixed_arg = fixed
-    if init is not None:
-        if isinstance(init, FitResult):
-            user_init = {k: v for k, v in init.values.items() if k in names}
-        elif hasattr(init, "valuesdict") and hasattr(init, "items"):  # lmfit.Parameters
-            user_init, lm_bounds, lm_fixed, lm_ties = from_lmfit(init, names)
-            merged_bounds.update(lm_bounds)
-            ties = {**lm_ties, **ties}
-            if lm_fixed:
-                fixed_arg = {**lm_fixed, **(dict(fixed) if isinstance(fixed, Mapping) else {})}
-        elif isinstance(init, Mapping):
-            user_init = {k: float(v) for k, v in init.items()}
-        else:
-            raise FitError("init must be a mapping, lmfit.Parameters, a FitResult or None")
-        unknown = set(user_init) - set(names)
-        if unknown:
-            raise FitError(f"init: unknown parameters {sorted(unknown)} (circuit has {', '.join(names)})")
+    if hasattr(init, "valuesdict") and hasattr(init, "items"):  # lmfit.Parameters
+        user_init, lm_bounds, lm_fixed, lm_ties = from_lmfit(init, names)
+        merged_bounds.update(lm_bounds)
+        ties = {**lm_ties, **ties}
+        if lm_fixed:
+            fixed_arg = {**lm_fixed, **(dict(fixed) if isinstance(fixed, Mapping) else {})}
+        init_values(user_init, names)  # the unknown-name check
+    else:
+        user_init = init_values(init, names, "a mapping, lmfit.Parameters, a FitResult or None")
     merged_bounds.update(bounds or {})
     setup = setup_parameters(circuit, merged_bounds, fixed_arg, ties, user_init)
     w_re, w_im, absolute = residual_weights(Z, weight)

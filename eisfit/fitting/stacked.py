@@ -30,7 +30,7 @@ from ..errors import FitError
 from ..linear.weights import residual_weights
 from ..validate.kramers_kronig import KKResult
 from .fitter import (NOISE_FLOOR, RETRY_RATIO, _as_circuit, _as_data, _build_result, _order_arcs,
-                     _relative_s, fit, reference)
+                     _relative_s, fit, init_values, reference)
 from .lm import LMResult
 from .options import FitOptions
 from .params import ParamSetup, setup_parameters
@@ -263,18 +263,7 @@ class _Block:
 
 def _start(circuit, init, first_spectrum) -> dict[str, float]:
     names = circuit.parameters
-    if init is None:
-        user: dict[str, float] = {}
-    elif isinstance(init, FitResult):
-        user = {k: v for k, v in init.values.items() if k in names}
-    elif isinstance(init, Mapping):
-        user = {k: float(v) for k, v in init.items()}
-    else:
-        raise FitError("init must be a mapping, a FitResult or None")
-    unknown = set(user) - set(names)
-    if unknown:
-        raise FitError(f"init: unknown parameters {sorted(unknown)} "
-                       f"(circuit has {', '.join(names)})")
+    user = init_values(init, names)
     if not set(user) >= set(names):  # completed from the first spectrum's data
         f, Z, _, _ = _as_data(first_spectrum)
         guess = initial_guesses(circuit, analyse(f, Z), max_guesses=1)[0]
