@@ -26,7 +26,6 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import FitError
 from ..linear.weights import residual_weights
 from ..validate.kramers_kronig import KKResult
 from .fitter import (NOISE_FLOOR, RETRY_RATIO, _as_circuit, _as_data, _build_result, _order_arcs,
