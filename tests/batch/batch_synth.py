@@ -9,6 +9,7 @@ import numpy as np
 import eisfit as ef
 
 MODEL = "R0 - (R1 | Q1) - (R2 | Q2)"
+PATTERN = "{cell}_cycle{cycle:d}"
 FREQ = np.logspace(5, -1, 41)
 
 
@@ -42,3 +43,11 @@ def make_folder(root: Path, cells=2, cycles=6, noise=0.003, seed=0, model=MODEL)
     return root
 
 
+
+
+def run_batch(folder, out, **kw):
+    """``ef.batch.run`` of a ``make_folder`` folder: its pattern, one process, no report."""
+    kw.setdefault("pattern", PATTERN)
+    kw.setdefault("n_jobs", 1)
+    kw.setdefault("report", False)
+    return ef.batch.run(folder, MODEL, out=out, **kw)

@@ -9,19 +9,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from batch_synth import FREQ, MODEL, make_folder, truth, write_spectrum
+from batch_synth import FREQ, make_folder, MODEL, PATTERN, run_batch as _run, truth, write_spectrum
 
 import eisfit as ef
 from eisfit.cli import main
 
-PATTERN = "{cell}_cycle{cycle:d}"
-
-
-def _run(folder, out, **kw):
-    kw.setdefault("pattern", PATTERN)
-    kw.setdefault("n_jobs", 1)
-    kw.setdefault("report", False)
-    return ef.batch.run(folder, MODEL, out=out, **kw)
 
 
 def _errors(res, name):

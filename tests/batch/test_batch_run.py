@@ -13,20 +13,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from batch_synth import FREQ, MODEL, make_folder, truth, write_spectrum
+from batch_synth import FREQ, make_folder, MODEL, PATTERN, run_batch as _run, truth, write_spectrum
 
 import eisfit as ef
 from eisfit.batch.inputs import file_hash
 
-PATTERN = "{cell}_cycle{cycle:d}"
 STABLE = ["file", "spectrum", "parameter", "value", "stderr", "ci_low", "ci_high", "at_bound"]
-
-
-def _run(folder, out, **kw):
-    kw.setdefault("pattern", PATTERN)
-    kw.setdefault("n_jobs", 1)
-    kw.setdefault("report", False)
-    return ef.batch.run(folder, MODEL, out=out, **kw)
 
 
 def test_recovers_parameters_and_growth(cycling_folder, tmp_path):
