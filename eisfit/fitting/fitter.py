@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..circuit import Circuit, Element, Parallel, Preset, parse
+from ..circuit import Circuit, Element, Preset, parse
 from ..circuit.arcs import arcs, beyond_band, ordered_values
 from ..data.spectrum import Spectrum
 from ..errors import FitError
