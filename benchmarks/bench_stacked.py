@@ -46,7 +46,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's eisfit
 
 import eisfit as ef  # noqa: E402
-from eisfit.fitting import fitter  # noqa: E402
+from eisfit.fitting import fitter, verdict  # noqa: E402
 from eisfit.fitting.stacked import fit_stacked  # noqa: E402
 
 MODEL = ef.parse("R0 - (R1 | Q1) - (R2 | Q2)")
@@ -95,7 +95,7 @@ def timed(fn, specs, repeat: int, refs_first: bool) -> tuple[float, float, list]
 
     best, best_cpu, res = np.inf, np.inf, None
     for _ in range(repeat):
-        fitter._REFERENCES.clear()
+        verdict._REFERENCES.clear()
         real = fitter.reference
         if refs_first:
             table = {}

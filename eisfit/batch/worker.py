@@ -24,7 +24,7 @@ from ..circuit.arcs import jump_flags
 from ..data.readers import read
 from ..errors import FitError, ReaderError
 from ..fitting import FitOptions, fit
-from ..fitting.fitter import reference
+from ..fitting.verdict import reference
 from ..fitting.stacked import stacked_results
 from ..relaxation import drt
 from ..selection import propose
@@ -40,7 +40,7 @@ __all__ = ["RunOptions", "FileJob", "Task", "run_task", "run_task_documents", "p
 MAX_CURVES = 6
 #: Spectra fitted together by the stacked solver (``RunOptions.stacked``); a block's
 #: Kramers–Kronig references must stay in the fitter's cache
-#: (:data:`~eisfit.fitting.fitter.REFERENCE_CACHE`) until its outcomes are built.
+#: (:data:`~eisfit.fitting.verdict.REFERENCE_CACHE`) until its outcomes are built.
 STACK_BLOCK = 16
 
 

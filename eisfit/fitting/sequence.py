@@ -30,7 +30,8 @@ import numpy as np
 from ..circuit import Circuit, Preset
 from ..errors import EisfitWarning, FitError
 from ..linear.weights import residual_weights
-from .fitter import _as_circuit, _as_data, _build_result, reference
+from .fitter import _as_circuit, _as_data, _build_result
+from .verdict import reference
 from .joint import (
     JointProblem,
     levenberg_marquardt_joint,

@@ -22,7 +22,8 @@ from ..circuit import Circuit
 from ..circuit.arcs import arcs, signature, time_constants
 from ..errors import FitError
 from ..linear.weights import residual_weights
-from .fitter import fit, reference
+from .fitter import fit
+from .verdict import reference
 from .params import ParamSetup
 from .result import FitResult
 

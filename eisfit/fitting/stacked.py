@@ -28,8 +28,9 @@ import numpy as np
 
 from ..linear.weights import residual_weights
 from ..validate.kramers_kronig import KKResult
-from .fitter import (NOISE_FLOOR, RETRY_RATIO, _as_circuit, _as_data, _build_result, _order_arcs,
-                     _relative_s, fit, init_values, reference)
+from .fitter import (RETRY_RATIO, _as_circuit, _as_data, _build_result, _order_arcs, fit,
+                     init_values)
+from .verdict import NOISE_FLOOR, reference, relative_s
 from .lm import LMResult
 from .options import FitOptions
 from .params import ParamSetup, setup_parameters
@@ -300,7 +301,7 @@ def stacked_results(
     is the serial sequence up to the first spectrum that is ``None`` or not a success (the
     serial sequence goes on from that spectrum's refit; callers cut the block there).
     ``refs``: the spectra's Kramers–Kronig references, if already computed
-    (:func:`~eisfit.fitting.fitter.reference`)."""
+    (:func:`~eisfit.fitting.verdict.reference`)."""
     o = FitOptions.coerce(options)
     circuit, preset_bounds = _as_circuit(circuit)
     spectra = list(spectra)
@@ -332,7 +333,7 @@ def stacked_results(
             theta = setup.theta(lm.x)
             good_enough = max(RETRY_RATIO * ref.s, 1e-3) if ref is not None else NOISE_FLOOR
             if o.multistart > 1 and (not lm.converged
-                                     or _relative_s(compiled.z(theta, f), Z, p) > good_enough):
+                                     or relative_s(compiled.z(theta, f), Z, p) > good_enough):
                 return None
             return _order_arcs(circuit, setup, theta) if o.keep_order else theta
 
