@@ -24,7 +24,6 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
 from ..circuit.arcs import beyond_band
 from .cache import atomic_path
