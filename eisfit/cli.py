@@ -27,7 +27,7 @@ __all__ = ["main", "build_parser"]
 
 #: The example cells show an inductive tail, two interfacial arcs, a third small arc at a
 #: few hundred mHz and the start of solid-state diffusion below it; fitted jointly per cell
-#: (shared exponents and inductance, smooth resistances along cycling).
+#: (shared inductance; every other parameter smooth along cycling).
 EXAMPLE_MODEL = "L0 - R0 - (R1 | Q1) - (R2 | Q2) - (R3 | Q3) - Ws4"
 EXAMPLE_PATTERN = "{cell}_cycle{cycle:d}"
 EXAMPLE_GROUPS = {"interfacial": ["R1", "R2"]}
@@ -87,13 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--fmin", type=float, default=None, help="lowest frequency used (Hz)")
     b.add_argument("--fmax", type=float, default=None, help="highest frequency used (Hz)")
     b.add_argument("--joint", action="store_true",
-                   help="fit each cell's sequence jointly (shared exponents and inductances, "
-                        "smooth trends; the default with --example)")
+                   help="fit each cell's sequence jointly (shared inductances, smooth trends "
+                        "of the rest; the default with --example)")
     b.add_argument("--independent", action="store_true",
                    help="with --example: fit every spectrum on its own")
     b.add_argument("--shared", default=None, metavar="P1,P2",
                    help="with --joint: parameters shared by a cell's spectra "
-                        "(default: exponents and inductances)")
+                        "(default: the inductive elements' parameters)")
     b.add_argument("--no-kk", action="store_true", help="skip the Kramers-Kronig check")
     b.add_argument("--no-warm-start", action="store_true",
                    help="fit every spectrum from scratch")

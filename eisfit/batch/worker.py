@@ -81,8 +81,8 @@ class RunOptions:
         Fit each cell's spectra as one sequence (:func:`eisfit.fit_sequence`) instead of
         one at a time.
     shared : tuple of str or None
-        With ``joint``: parameters that take one value per cell. ``None``: the circuit's
-        shape exponents and inductances (see
+        With ``joint``: parameters that take one value per cell. ``None``: the parameters
+        of its inductive elements (see
         :func:`eisfit.fitting.sequence.default_shared`).
     """
 

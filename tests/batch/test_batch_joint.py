@@ -22,7 +22,7 @@ def _errors(res, name):
     return np.abs(p["value"].to_numpy() / t - 1)
 
 
-def test_joint_run_shares_exponents_and_beats_independent_fits(tmp_path):
+def test_joint_run_smooths_constant_exponents_and_beats_independent_fits(tmp_path):
     folder = make_folder(tmp_path / "data", cells=2, cycles=8, noise=0.02, seed=5)
     joint = _run(folder, tmp_path / "joint", joint=True)
     alone = _run(folder, tmp_path / "alone")
@@ -31,13 +31,14 @@ def test_joint_run_shares_exponents_and_beats_independent_fits(tmp_path):
     key = ["file", "parameter"]
     assert joint.parameters[key].sort_values(key).equals(alone.parameters[key].sort_values(key))
     assert (joint.spectra["status"] == "ok").all()
-    # the default shared parameters (CPE exponents) take one value per cell ...
-    p = joint.parameters
+    # the CPE exponents (constant in the truth) stay per spectrum, but the smoothing keeps
+    # them near their true value, steadier than spectrum-by-spectrum fits
     for name in ("Q1_n", "Q2_n"):
-        per_cell = p[p["parameter"] == name].groupby("cell")["value"].nunique()
-        assert (per_cell == 1).all()
-        assert p.loc[p["parameter"] == name, "value"].iloc[0] == pytest.approx(
-            truth(0, 1)[name], abs=0.03)
+        t = truth(0, 1)[name]
+        pj, pa = (r.parameters[r.parameters["parameter"] == name] for r in (joint, alone))
+        assert (pj.groupby("cell")["value"].nunique() > 1).all()  # not shared by default
+        assert np.abs(pj["value"] - t).max() < 0.02
+        assert (pj.groupby("cell")["value"].std() < pa.groupby("cell")["value"].std()).all()
     # ... and the fitted resistances are closer to the truth than spectrum-by-spectrum fits
     for name in ("R1", "R2"):
         assert np.median(_errors(joint, name)) < np.median(_errors(alone, name))
