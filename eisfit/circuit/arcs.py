@@ -77,7 +77,8 @@ def arc_tau(p: Parallel, values: Mapping[str, float]) -> float:
             q, n = values[e.name + "_Q"], values[e.name + "_n"]
     if r is None or q is None or not n or not r * q > 0:
         return float("nan")
-    return float(np.exp(np.log(r * q) / n))
+    with np.errstate(over="ignore"):  # a degenerate fit's arc: τ = inf, not a warning
+        return float(np.exp(np.log(r * q) / n))
 
 
 def time_constants(circuit: Circuit, values: Mapping[str, float]) -> dict[str, float]:

@@ -97,3 +97,16 @@ def test_jump_flags_detect_swap_and_jump():
     assert jump_flags(c, prev, {"R0": 10.0, "R1": 99.0, "R2": 21.0}) == ["swap?R1<->R2"]
     assert jump_flags(c, prev, {"R0": 30.0, "R1": 20.0, "R2": 100.0}) == ["jump:R0"]
     assert jump_flags(c, None, prev) == []
+
+
+def test_arc_tau_of_a_degenerate_arc_is_inf_without_a_warning():
+    import warnings
+
+    from eisfit.circuit.arcs import arc_tau, arcs
+
+    (a,) = arcs(ef.parse("R0 - (R1 | Q1)"))
+    # closed form (R·Q)^(1/n): 1e3 · 1e-3 = 1 → τ = 1 s; n → 0.001 with R·Q = 1e3 overflows
+    assert arc_tau(a, {"R1": 1e3, "Q1_Q": 1e-3, "Q1_n": 0.8}) == pytest.approx(1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert arc_tau(a, {"R1": 1e6, "Q1_Q": 1e-3, "Q1_n": 0.001}) == np.inf
