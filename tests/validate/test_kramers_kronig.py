@@ -132,6 +132,24 @@ def test_stated_sigma_detects_smaller_drift(seed):
     assert kk(clean, sigma=lambda f, Z: sigma * np.abs(Z)).passed
 
 
+@pytest.mark.parametrize("topo", ["ZARC + Wo", "Randles + W", "TLM blocking"])
+def test_size_test_is_calibrated_against_the_stated_sigma(topo):
+    """Clean spectra with the true σ stated: the size test (α = 1e-3) raises at most one
+    false alarm in 40; with σ stated 0.7× too small (χ²/ν ≈ 2) it fails nearly always."""
+    sigma = 5e-3
+    false_alarm = caught = 0
+    for seed in range(40):
+        spec = ef.Spectrum(F71, noisy(TOPOLOGIES[topo], sigma, 100 + seed))
+        for stated, hit in ((sigma, False), (0.7 * sigma, True)):
+            size = next(t for t in kk(spec, sigma=stated).tests if t.name == "size")
+            if hit:
+                caught += size.failed
+            else:
+                false_alarm += size.failed
+    assert false_alarm <= 1
+    assert caught >= 36
+
+
 def test_erratic_spectrum_fails_on_size():
     """Residuals of ~30 % of |Z| are white (no structure) but far too large to validate."""
     Z = noisy(TOPOLOGIES["2 ZARC"], 0.3, seed=5)
