@@ -81,8 +81,9 @@ def _optional(notes: list[str], what: str, fn) -> None:
         warnings.warn(notes[-1], EisfitWarning, stacklevel=3)
 
 
-def write(result, tab, *, report: bool = True) -> None:
-    """Write the tables, the optional outputs and ``run.json`` into ``result.out``."""
+def write(result, tab, *, report: bool = True, executor=None) -> None:
+    """Write the tables, the optional outputs and ``run.json`` into ``result.out``
+    (the report's figures drawn by ``executor``'s workers when given)."""
     from .. import __version__
 
     out = Path(result.out)
@@ -99,7 +100,7 @@ def write(result, tab, *, report: bool = True) -> None:
     if report:
         from .report import write_report
 
-        _optional(notes, "report.html", lambda: write_report(result, tab, out))
+        _optional(notes, "report.html", lambda: write_report(result, tab, out, executor))
     import numpy as np
 
     run_info: dict[str, Any] = {

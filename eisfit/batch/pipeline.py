@@ -417,59 +417,59 @@ def run(
         scratch = Path(tempfile.mkdtemp(prefix=".eisfit-run-", dir=p.out))
     store = _Store(p.cache if scratch is None else FitCache(scratch), p.merged_meta)
     executor = make_executor(n_jobs, scheduler)
-    try:
+    try:  # the executor stays open for the report's figures
         if p.options.plan.uses_auto:
             p.auto_text = _auto_models(p, executor)
         _jobs(p)
         status = execute(p, executor, store, progress)
         tab = tabulate(p, store)
+        import pandas as pd
+
+        by_file: dict[str, list[str]] = {}
+        for pid, pt in p.parts.items():
+            by_file.setdefault(pt.rel, []).append(pid)
+
+        def file_status(rel: str) -> str:
+            st = {status.get(pid, "failed") for pid in by_file.get(rel, [])}
+            return "failed" if "failed" in st else "fitted" if "fitted" in st else "cached"
+
+        files_df = pd.DataFrame(
+            [{"file": rel, "path": str(f), "hash": p.hashes[rel], "size": f.stat().st_size,
+              "status": file_status(rel),
+              "n_spectra": sum(store.n_spectra.get(pid, 0) for pid in by_file.get(rel, []))}
+             for f, rel in p.files],
+            columns=["file", "path", "hash", "size", "status", "n_spectra"],
+        )
+        settings = {
+            "paths": [str(r) for r in p.roots],
+            "model": model if isinstance(model, str) else dict(model),
+            "auto_models": p.auto_text,
+            "fit_options": fit_opts.to_dict(),
+            "pattern": pattern, "glob": glob, "recursive": recursive,
+            "sidecar": None if sidecar is None else str(sidecar),
+            "groups": {k: list(v) for k, v in p.groups.items()} or None,
+            "fmin": fmin, "fmax": fmax, "kk": kk, "warm_start": warm_start,
+            "jump_factor": jump_factor, "n_jobs": n_jobs,
+            "scheduler": None if scheduler is None else str(scheduler),
+            "executor": executor.name, "chunk_size": chunk_size, "incremental": incremental,
+            "cell_column": cell_column, "order_by": order_by,
+            "joint": bool(joint), "shared": None if shared is None else list(_names(shared)),
+            "counts": tab.counts,
+        }
+        in_memory = p.out is None
+        result = BatchResult(
+            parameters=tab.parameters if in_memory else None,
+            spectra=tab.spectra if in_memory else None,
+            growth=tab.growth, files=files_df, failures=tab.failures, options=settings,
+            out=p.out, elapsed=time.perf_counter() - t0,
+        )
+        if p.out is not None:
+            try:
+                write(result, tab, report=report, executor=executor)
+            finally:
+                if scratch is not None:
+                    shutil.rmtree(scratch, ignore_errors=True)
+            result.elapsed = time.perf_counter() - t0
+        return result
     finally:
         executor.close()
-    import pandas as pd
-
-    by_file: dict[str, list[str]] = {}
-    for pid, pt in p.parts.items():
-        by_file.setdefault(pt.rel, []).append(pid)
-
-    def file_status(rel: str) -> str:
-        st = {status.get(pid, "failed") for pid in by_file.get(rel, [])}
-        return "failed" if "failed" in st else "fitted" if "fitted" in st else "cached"
-
-    files_df = pd.DataFrame(
-        [{"file": rel, "path": str(f), "hash": p.hashes[rel], "size": f.stat().st_size,
-          "status": file_status(rel),
-          "n_spectra": sum(store.n_spectra.get(pid, 0) for pid in by_file.get(rel, []))}
-         for f, rel in p.files],
-        columns=["file", "path", "hash", "size", "status", "n_spectra"],
-    )
-    settings = {
-        "paths": [str(r) for r in p.roots],
-        "model": model if isinstance(model, str) else dict(model),
-        "auto_models": p.auto_text,
-        "fit_options": fit_opts.to_dict(),
-        "pattern": pattern, "glob": glob, "recursive": recursive,
-        "sidecar": None if sidecar is None else str(sidecar),
-        "groups": {k: list(v) for k, v in p.groups.items()} or None,
-        "fmin": fmin, "fmax": fmax, "kk": kk, "warm_start": warm_start,
-        "jump_factor": jump_factor, "n_jobs": n_jobs,
-        "scheduler": None if scheduler is None else str(scheduler),
-        "executor": executor.name, "chunk_size": chunk_size, "incremental": incremental,
-        "cell_column": cell_column, "order_by": order_by,
-        "joint": bool(joint), "shared": None if shared is None else list(_names(shared)),
-        "counts": tab.counts,
-    }
-    in_memory = p.out is None
-    result = BatchResult(
-        parameters=tab.parameters if in_memory else None,
-        spectra=tab.spectra if in_memory else None,
-        growth=tab.growth, files=files_df, failures=tab.failures, options=settings,
-        out=p.out, elapsed=time.perf_counter() - t0,
-    )
-    if p.out is not None:
-        try:
-            write(result, tab, report=report)
-        finally:
-            if scratch is not None:
-                shutil.rmtree(scratch, ignore_errors=True)
-        result.elapsed = time.perf_counter() - t0
-    return result

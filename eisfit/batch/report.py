@@ -59,20 +59,42 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(name)).strip("_") or "cell"
 
 
-def _save(fig, figdir: Path, name: str) -> str:
-    """Write the PNG beside the report; return it as base64 for embedding.
-
-    One raster format only: each rendering costs ~0.2 s, and a report has three figures per
-    cell (vector versions are one ``ef.plot`` call away from the cached results).
-    """
+def _png(fig) -> bytes:
+    """The figure as PNG bytes (closed afterwards). One raster format only: each rendering
+    costs ~0.1–0.2 s (vector versions are one ``ef.plot`` call away from the results)."""
     import matplotlib.pyplot as plt
 
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    png = buf.getvalue()
-    write_bytes(figdir / f"{name}.png", png, fsync=False)
     plt.close(fig)
-    return base64.b64encode(png).decode("ascii")
+    return buf.getvalue()
+
+
+def render_figure(job: tuple) -> bytes | None:
+    """Build and render one figure of the report: ``job = (builder name, args)``; runs
+    in the run's workers (figures are independent), or in this process."""
+    from ..plot import pyplot
+
+    name, args = job
+    plt = pyplot()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fig = _BUILDERS[name](plt, *args)
+        return None if fig is None else _png(fig)
+
+
+def _render_all(jobs: dict[str, tuple], executor) -> dict[str, bytes | None]:
+    """Every figure, through ``executor`` when there is one with more than one worker (a
+    figure that fails there is drawn again here, where its error surfaces)."""
+    out: dict[str, bytes | None] = {}
+    if executor is not None and getattr(executor, "workers", 1) > 1 and len(jobs) > 2:
+        for key, png, err in executor.map_unordered(render_figure, list(jobs.items())):
+            if err is None:
+                out[key] = png
+    for key, job in jobs.items():
+        if key not in out:
+            out[key] = render_figure(job)
+    return out
 
 
 def _img(b64: str, alt: str) -> str:
@@ -274,6 +296,16 @@ def _residuals(plt, worst):
     return fig
 
 
+def _capacity(plt, cell, cdf, cap):
+    fig = _trend(plt, cell, cdf, cap, xlabel=cap.replace("_", " "))
+    if fig is not None:
+        fig.axes[0].invert_xaxis()  # capacity falls as the cell ages
+    return fig
+
+
+_BUILDERS = {"breakdown": _breakdown, "nyquist": _nyquist, "drt": _drt, "trend": _trend,
+             "capacity": _capacity, "residuals": _residuals}
+
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em;
 color:#222;max-width:1200px}
@@ -293,64 +325,61 @@ def _table(df, float_fmt="{:.4g}") -> str:
                       float_format=lambda v: float_fmt.format(v), escape=True)
 
 
-def write_report(result: Any, tab: Any, out: str | Path) -> Path:
-    """Write ``report.html`` and ``figures/*.png`` from a run's tabulated outcomes."""
+def write_report(result: Any, tab: Any, out: str | Path, executor=None) -> Path:
+    """Write ``report.html`` and ``figures/*.png`` from a run's tabulated outcomes; the
+    figures are drawn by ``executor``'s workers when given (see :func:`render_figure`)."""
     from .. import __version__
-    from ..plot import pyplot
 
     out = Path(out)
     figdir = out / "figures"
-    plt = pyplot()
     growth, trend = result.growth, tab.trend
     opts = result.options
     parts: list[str] = []
     notes: list[str] = []
     cells = list(tab.shown)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if len(trend):
-            fig = _breakdown(plt, trend, cells)
-            if fig is not None:
-                parts.append("<h2>Before / after breakdown by physical role</h2><div class='figs'>"
-                             + _img(_save(fig, figdir, "breakdown"), "breakdown") + "</div>")
-        for cell in cells:
-            outs = tab.shown[cell]
-            safe = _safe(cell)
-            cdf = trend[trend["cell"].astype(str) == str(cell)] if len(trend) else trend
-            table, sentence = headline(growth, cell)
-            imgs = []
-            if outs:
-                imgs.append(_img(_save(_nyquist(plt, cell, outs), figdir, f"{safe}_nyquist"),
-                                 f"{cell} Nyquist"))
-            fig = _drt(plt, cell, outs)
-            if fig is not None:
-                imgs.append(_img(_save(fig, figdir, f"{safe}_drt"), f"{cell} DRT"))
-            if len(cdf):
-                xname = _x_axis(cdf, growth, cell)
-                fig = _trend(plt, cell, cdf, xname)
-                if fig is not None:
-                    imgs.append(_img(_save(fig, figdir, f"{safe}_resistances"), f"{cell} trend"))
-                cap = next((c for c in CAPACITY_COLUMNS + RETENTION_COLUMNS if c in cdf.columns
-                            and cdf[c].notna().all()), None)
-                if cap is not None:
-                    fig = _trend(plt, cell, cdf, cap, xlabel=cap.replace("_", " "))
-                    if fig is not None:
-                        fig.axes[0].invert_xaxis()  # capacity falls as the cell ages
-                        imgs.append(_img(_save(fig, figdir, f"{safe}_vs_{_safe(cap)}"),
-                                         f"{cell} vs {cap}"))
-            parts.append(
-                f"<h2>Cell {html.escape(str(cell))}</h2>"
-                + (f"<p class='headline'>{html.escape(sentence)}</p>" if sentence else "")
-                + _table(table) + f"<p class='note'>figures {html.escape(safe)}_*.png</p>"
-                + "<div class='figs'>" + "".join(imgs) + "</div>"
-            )
-        fitted = [o for outs in tab.shown.values() for o in outs if o.fit is not None]
-        worst = sorted(fitted, key=lambda o: -o.fit.noise_ratio)[:WORST_FITS]
-        fig = _residuals(plt, worst)
-        if fig is not None:
-            parts.append("<h2>Residuals of the worst fits drawn</h2><div class='figs'>"
-                         + _img(_save(fig, figdir, "worst_residuals"), "worst residuals")
-                         + "</div>")
+    jobs: dict[str, tuple] = {}  # figure file name → (builder, args); drawn below
+
+    def fig(name: str, builder: str, *args) -> str:
+        jobs[name] = (builder, args)
+        return f"\x00{name}\x00"
+
+    if len(trend):
+        parts.append("<h2>Before / after breakdown by physical role</h2><div class='figs'>"
+                     + fig("breakdown", "breakdown", trend, cells) + "</div>")
+    for cell in cells:
+        outs = tab.shown[cell]
+        safe = _safe(cell)
+        cdf = trend[trend["cell"].astype(str) == str(cell)] if len(trend) else trend
+        table, sentence = headline(growth, cell)
+        imgs = []
+        if outs:
+            imgs.append(fig(f"{safe}_nyquist", "nyquist", cell, outs))
+            imgs.append(fig(f"{safe}_drt", "drt", cell, outs))
+        if len(cdf):
+            imgs.append(fig(f"{safe}_resistances", "trend", cell, cdf,
+                            _x_axis(cdf, growth, cell)))
+            cap = next((c for c in CAPACITY_COLUMNS + RETENTION_COLUMNS if c in cdf.columns
+                        and cdf[c].notna().all()), None)
+            if cap is not None:
+                imgs.append(fig(f"{safe}_vs_{_safe(cap)}", "capacity", cell, cdf, cap))
+        parts.append(
+            f"<h2>Cell {html.escape(str(cell))}</h2>"
+            + (f"<p class='headline'>{html.escape(sentence)}</p>" if sentence else "")
+            + _table(table) + f"<p class='note'>figures {html.escape(safe)}_*.png</p>"
+            + "<div class='figs'>" + "".join(imgs) + "</div>"
+        )
+    fitted = [o for outs in tab.shown.values() for o in outs if o.fit is not None]
+    worst = sorted(fitted, key=lambda o: -o.fit.noise_ratio)[:WORST_FITS]
+    if worst:
+        parts.append("<h2>Residuals of the worst fits drawn</h2><div class='figs'>"
+                     + fig("worst_residuals", "residuals", worst) + "</div>")
+    images = {}
+    for name, png in _render_all(jobs, executor).items():
+        if png is not None:
+            write_bytes(figdir / f"{name}.png", png, fsync=False)
+            images[f"\x00{name}\x00"] = _img(base64.b64encode(png).decode("ascii"), name)
+    parts = [re.sub("\x00[^\x00]*\x00", lambda m: images.get(m.group(0), ""), x)
+             for x in parts]
     n_cells = len(set(trend["cell"].astype(str))) if len(trend) else 0
     if n_cells > len(cells):
         notes.append(f"figures for {len(cells)} of {n_cells} cells; the tables list all")

@@ -187,14 +187,15 @@ class CsvSink:
         self._ctx = atomic_path(self.path)
         self._tmp = self._ctx.__enter__()
         self._fh = open(self._tmp, "w", newline="", encoding="utf-8")
-        self._w = csv.DictWriter(self._fh, fieldnames=columns, extrasaction="ignore")
-        self._w.writeheader()
+        self._w = csv.writer(self._fh)
+        self._w.writerow(columns)
         self.n = 0
 
     def write(self, rows: Iterable[Mapping[str, Any]]) -> None:
-        for r in rows:
-            self._w.writerow({k: _cell(v) for k, v in r.items()})
-            self.n += 1
+        cols = self.columns
+        out = [[_cell(r.get(c)) for c in cols] for r in rows]
+        self._w.writerows(out)
+        self.n += len(out)
 
     def close(self) -> Path:
         self._fh.close()

@@ -338,7 +338,10 @@ class FitResult:
             "poorly_determined": list(self.poorly_determined),
             "meta": {k: v for k, v in self.meta if _jsonable(v)},
         }
-        return json.dumps(_clean(d), allow_nan=False)
+        try:  # nearly always finite already: the copy only when needed
+            return json.dumps(d, allow_nan=False)
+        except ValueError:
+            return json.dumps(_clean(d), allow_nan=False)
 
     @classmethod
     def from_json(cls, text: str) -> "FitResult":

@@ -254,6 +254,25 @@ def test_report_is_self_contained(cycling_folder, tmp_path):
     assert res.growth["parameter"].isin(["R1"]).any()
 
 
+def test_report_figures_drawn_by_worker_processes_equal_the_serial_ones(cycling_folder,
+                                                                        tmp_path):
+    """With two worker processes the figures are drawn there (render_figure): the same
+    files, byte for byte, and the same page as a run in one process."""
+    import re
+
+    outs = {}
+    for n in (1, 2):
+        out = tmp_path / f"out{n}"
+        _run(cycling_folder, out, report=True, n_jobs=n)
+        outs[n] = out
+    figs = {n: {p.name: p.read_bytes() for p in (o / "figures").iterdir()} for n, o in outs.items()}
+    assert figs[1].keys() == figs[2].keys() and len(figs[1]) >= 5
+    assert all(figs[1][k] == figs[2][k] for k in figs[1])
+    pages = [re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", "", (o / "report.html").read_text())
+             for o in outs.values()]
+    assert pages[0] == pages[1]
+
+
 def test_plot_helpers_draw_data_and_fit():
     from eisfit.plot import bode, nyquist, pyplot
 
