@@ -269,6 +269,27 @@ def _names(names: str | Iterable[str]) -> tuple[str, ...]:
     return tuple(str(n) for n in names)
 
 
+def _files_table(p: Plan, store: _Store, status: dict[str, str]):
+    """One row per input file: hash, size, status (failed / fitted / cached), spectra."""
+    import pandas as pd
+
+    by_file: dict[str, list[str]] = {}
+    for pid, pt in p.parts.items():
+        by_file.setdefault(pt.rel, []).append(pid)
+
+    def file_status(rel: str) -> str:
+        st = {status.get(pid, "failed") for pid in by_file.get(rel, [])}
+        return "failed" if "failed" in st else "fitted" if "fitted" in st else "cached"
+
+    return pd.DataFrame(
+        [{"file": rel, "path": str(f), "hash": p.hashes[rel], "size": f.stat().st_size,
+          "status": file_status(rel),
+          "n_spectra": sum(store.n_spectra.get(pid, 0) for pid in by_file.get(rel, []))}
+         for f, rel in p.files],
+        columns=["file", "path", "hash", "size", "status", "n_spectra"],
+    )
+
+
 def run(
     paths: str | os.PathLike | Iterable[str | os.PathLike],
     model: str | Mapping[str, str] = "auto",
@@ -423,23 +444,7 @@ def run(
         _jobs(p)
         status = execute(p, executor, store, progress)
         tab = tabulate(p, store)
-        import pandas as pd
-
-        by_file: dict[str, list[str]] = {}
-        for pid, pt in p.parts.items():
-            by_file.setdefault(pt.rel, []).append(pid)
-
-        def file_status(rel: str) -> str:
-            st = {status.get(pid, "failed") for pid in by_file.get(rel, [])}
-            return "failed" if "failed" in st else "fitted" if "fitted" in st else "cached"
-
-        files_df = pd.DataFrame(
-            [{"file": rel, "path": str(f), "hash": p.hashes[rel], "size": f.stat().st_size,
-              "status": file_status(rel),
-              "n_spectra": sum(store.n_spectra.get(pid, 0) for pid in by_file.get(rel, []))}
-             for f, rel in p.files],
-            columns=["file", "path", "hash", "size", "status", "n_spectra"],
-        )
+        files_df = _files_table(p, store, status)
         settings = {
             "paths": [str(r) for r in p.roots],
             "model": model if isinstance(model, str) else dict(model),
