@@ -2,16 +2,17 @@
 
 Every output is written to a temporary file in the destination folder and moved into
 place with :func:`os.replace`, so a reader (or a run killed half-way) never sees a
-half-written file; the file gets the permissions any new file of the user gets (their
-umask), not those of the temporary file. The outcomes of each input file are cached as
+half-written file; the temporary file is created by an ordinary ``open``, so the file
+gets the permissions any new file of the user gets (their umask). The outcomes of each input file are cached as
 JSON (the results' own ``to_json``), keyed by the file's content hash and the options:
 a re-run fits only new or changed files, and a killed run resumes where it stopped.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
-import tempfile
+import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,26 +20,24 @@ from typing import Any
 
 from .outcome import document_from_json
 
-__all__ = ["atomic_path", "write_text", "write_bytes", "write_frame", "FitCache", "file_mode"]
+__all__ = ["atomic_path", "write_text", "write_bytes", "write_frame", "FitCache"]
 
 
-def file_mode() -> int:
-    """Permissions of a new file for this user: ``0o666`` less the umask."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
+#: Temporary names unique across the processes (and machines, on a shared folder) that
+#: may write beside each other: host, process id, and a counter of this process.
+_HOST = socket.gethostname()
+_TMP_COUNT = itertools.count()
 
 
 @contextmanager
 def atomic_path(dest: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``dest``; on success it replaces ``dest`` atomically."""
+    """Yield a temporary path beside ``dest`` (not yet created: the caller writes it);
+    on success it replaces ``dest`` atomically, on failure it is removed."""
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    os.close(fd)
+    tmp = dest.parent / f".{dest.name}.{_HOST}.{os.getpid()}.{next(_TMP_COUNT)}.tmp"
     try:
-        yield Path(tmp)
-        os.chmod(tmp, file_mode())
+        yield tmp
         os.replace(tmp, dest)
     except BaseException:
         try:

@@ -193,7 +193,8 @@ class CsvSink:
 
     def write(self, rows: Iterable[Mapping[str, Any]]) -> None:
         cols = self.columns
-        out = [[_cell(r.get(c)) for c in cols] for r in rows]
+        # csv writes None as an empty field; NaN (the one value unequal to itself) too
+        out = [["" if v != v else v for v in map(r.get, cols)] for r in rows]
         self._w.writerows(out)
         self.n += len(out)
 
@@ -208,13 +209,3 @@ class CsvSink:
             self._ctx.__exit__(RuntimeError, RuntimeError("aborted"), None)
         except RuntimeError:
             pass
-
-
-def _cell(v: Any) -> Any:
-    if v is None:
-        return ""
-    if isinstance(v, float) and math.isnan(v):
-        return ""
-    if isinstance(v, float):
-        return repr(v)
-    return v
