@@ -314,3 +314,41 @@ def test_gate_splits_a_named_table_with_restarts_and_refuses_one_point_spectra(t
     q.write_text("spectrum,freq,Z',Z''\n" + "\n".join(f"{k}," + r for k, r in enumerate(body[:7])))
     with pytest.raises(ef.ReaderError, match="no frequency sweep of at least 5 points"):
         ef.read(q)
+
+
+# ---- plain numeric tables: the whole-block parse and the field-by-field one agree ------
+@pytest.mark.parametrize("sep,eol", [(",", "\n"), ("\t", "\n"), (";", "\r\n"), (" ", "\n"),
+                                     ("  ", "\n")])
+def test_plain_table_values_are_read_exactly(tmp_path, sep, eol):
+    rng = np.random.default_rng(3)
+    f = np.logspace(5, -1, 25)
+    z = (rng.uniform(0.01, 10, 25) - 1j * rng.uniform(0.01, 10, 25)) * 10.0 ** rng.integers(-4, 4, 25)
+    body = eol.join(sep.join((repr(float(a)), repr(float(b.real)), f"{b.imag:.6e}", "+1.5E-3" if k % 2 else ".5"))
+                    for k, (a, b) in enumerate(zip(f, z)))
+    p = tmp_path / "t.txt"
+    p.write_bytes((sep.join(["freq/Hz", "Re(Z)/Ohm", "Im(Z)/Ohm", "extra"]) + eol + body + eol)
+                  .encode())
+    (s,) = quiet_read(p)
+    assert np.array_equal(s.freq, f)
+    assert np.array_equal(s.Z.real, z.real)
+    assert np.array_equal(s.Z.imag, np.array([float(f"{v:.6e}") for v in z.imag]))
+
+
+def test_a_bad_row_after_plain_ones_is_named_by_its_line(tmp_path):
+    rows = [f"{10.0 ** (3 - k / 4):.6g},{1 + k},{-0.5 * k}" for k in range(12)]
+    rows[8] = "1.0,2.0,oops"
+    p = tmp_path / "bad.csv"
+    p.write_text("freq/Hz,Re(Z)/Ohm,Im(Z)/Ohm\n" + "\n".join(rows) + "\n")
+    with pytest.raises(ef.ReaderError) as e:
+        ef.read(p)
+    assert "line 10" in str(e.value) and "oops" in str(e.value)
+
+
+def test_plain_rows_mixed_with_si_suffixes_and_empty_fields_take_the_careful_path(tmp_path):
+    p = tmp_path / "si.csv"
+    p.write_text("freq/Hz,Re(Z)/Ohm,Im(Z)/Ohm,extra\n10k,1.2,-0.2,25\n1k,1.5,-0.5,25\n"
+                 "100,2.5m,-1.5,25\n10,3.5,-2.5k,25\n1,4.5,-3.5,25\n0.1,5.5,-4.5,\n")
+    (s,) = quiet_read(p)
+    assert np.array_equal(s.freq, [1e4, 1e3, 100.0, 10.0, 1.0, 0.1])
+    assert np.array_equal(s.Z.real, [1.2, 1.5, 2.5e-3, 3.5, 4.5, 5.5])
+    assert np.array_equal(s.Z.imag, [-0.2, -0.5, -1.5, -2500.0, -3.5, -4.5])

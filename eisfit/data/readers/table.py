@@ -378,7 +378,8 @@ def read_text(
     decimal_comma = sep != "," and "," in first and "." not in first
     rows: list[list[float]] = []
     si = False
-    for k in range(d, len(lines)):
+    table = _plain_table(lines[d:], sep, width)
+    for k in range(d, len(lines) if table is None else d):
         ln = lines[k]
         if not ln.strip():
             continue
@@ -397,7 +398,8 @@ def read_text(
             )
         si = si or any(has_si_suffix(p) for p in parts[:width])
         rows.append([to_float(p, decimal_comma) for p in parts[:width]])
-    table = np.array(rows, dtype=float)
+    if table is None:
+        table = np.array(rows, dtype=float)
     if si:
         meta["si_suffixes"] = True
     if hdr is not None and any(re.search(r"[A-Za-z]", n) for n in names):
@@ -409,6 +411,24 @@ def read_text(
     return from_columns(
         None, table, path, fmt, meta, sign_fix=sign_fix, line=d + 1, **_col_opts(options)
     )
+
+
+_PLAIN_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+
+
+def _plain_table(lines: Sequence[str], sep: str | None, width: int) -> np.ndarray | None:
+    """The data rows as one array when every one is ``width`` plain numbers (decimal
+    point, no SI suffix, no empty field) split by ``sep``, checked by one pattern over
+    the whole block; ``None`` sends the rows through the field-by-field parser, which
+    handles (and names the line of) everything else."""
+    body = "\n".join(ln for ln in lines if ln.strip())
+    gap = r"[ \t]+" if sep is None else r"[ \t]*" + re.escape(sep) + r"[ \t]*"
+    row = r"[ \t]*" + _PLAIN_NUMBER + (r"(?:" + gap + _PLAIN_NUMBER + r")" + f"{{{width - 1}}}"
+                                        if width > 1 else "") + r"[ \t]*"
+    if width < 1 or not re.fullmatch(row + r"(?:\n" + row + r")*", body):
+        return None
+    tokens = body.split() if sep is None else body.replace(sep, " ").split()
+    return np.array(tokens, dtype=float).reshape(-1, width)
 
 
 def _col_opts(options: dict) -> dict:
