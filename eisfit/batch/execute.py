@@ -49,12 +49,25 @@ class SerialExecutor:
         pass
 
 
-def _die_with_parent() -> None:
-    """Worker initializer: on Linux, ask the kernel to end this worker when its parent dies.
+_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 
-    A killed batch (``kill -9``) must not leave orphaned workers fitting on; the
-    restarted run resumes from the cache instead.
+
+def _init_worker() -> None:
+    """Worker initializer: one BLAS/OpenMP thread per worker, and (on Linux) the worker
+    ends when its parent dies.
+
+    The pool already runs one worker per core: a multithreaded BLAS in each would put
+    several threads on every core, and the many small solves of a fit then spend their time
+    switching and spinning (measured: 10 % more wall time on a 2-core batch of 2-arc fits).
+    A killed batch (``kill -9``) must not leave orphaned workers fitting on; the restarted
+    run resumes from the cache instead.
     """
+    from threadpoolctl import threadpool_limits
+
+    for var in _THREAD_VARS:  # libraries the worker loads later (e.g. scipy's own BLAS)
+        os.environ[var] = "1"
+    threadpool_limits(limits=1)  # those already loaded (forked with the parent's numpy)
     try:
         import ctypes
         import signal
@@ -75,7 +88,7 @@ class ProcessExecutor:
         from concurrent.futures import ProcessPoolExecutor
 
         self.workers = n_jobs
-        self._pool = ProcessPoolExecutor(max_workers=n_jobs, initializer=_die_with_parent)
+        self._pool = ProcessPoolExecutor(max_workers=n_jobs, initializer=_init_worker)
 
     def map_unordered(self, fn, tagged):
         from concurrent.futures import FIRST_COMPLETED, wait
