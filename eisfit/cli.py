@@ -97,6 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--no-kk", action="store_true", help="skip the Kramers-Kronig check")
     b.add_argument("--no-warm-start", action="store_true",
                    help="fit every spectrum from scratch")
+    b.add_argument("--no-stacked", action="store_true",
+                   help="fit spectra one by one, not in stacked blocks of one model")
     b.add_argument("--jobs", "-j", type=int, default=None,
                    help="local worker processes (default: all cores)")
     b.add_argument("--scheduler", default=None, metavar="ADDRESS",
@@ -177,6 +179,7 @@ def _cmd_batch(a) -> int:
             fmax=a.fmax,
             kk=not a.no_kk,
             warm_start=not a.no_warm_start,
+            stacked=not a.no_stacked,
             n_jobs=a.jobs,
             scheduler=a.scheduler,
             chunk_size=a.chunk_size,

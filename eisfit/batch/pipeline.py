@@ -305,7 +305,7 @@ def run(
     fmax: float | None = None,
     kk: bool = True,
     warm_start: bool = True,
-    stacked: bool = False,
+    stacked: bool = True,
     jump_factor: float = 2.0,
     n_jobs: int | None = None,
     scheduler: Any = None,
@@ -357,8 +357,10 @@ def run(
     stacked : bool
         Fit the spectra of each chunk after its first together, in stacked blocks
         (:attr:`RunOptions.stacked`), each spectrum still warm-started from its
-        predecessor: the results of fitting one by one (faster on smooth sequences of
-        small circuits; slower on hard real data, hence off by default). Not with ``joint``.
+        predecessor: the results of fitting one by one, faster on smooth sequences. A
+        chunk whose warm starts often fail (blocks cut short, see
+        :data:`~eisfit.batch.worker.STACK_KEPT`) goes on one spectrum at a time. Not with
+        ``joint``.
     jump_factor : float
         Flag resistances that change by more than this factor between neighbours.
     n_jobs : int, optional

@@ -34,7 +34,7 @@ from .outcome import OUTCOME_VERSION, SpectrumOutcome, outcomes_to_json
 from .tables import outcome_rows
 
 __all__ = ["RunOptions", "FileJob", "Task", "run_task", "run_task_documents", "propose_task",
-           "MAX_CURVES", "MIN_JOINT", "picks", "STACK_BLOCK"]
+           "MAX_CURVES", "MIN_JOINT", "picks", "STACK_BLOCK", "STACK_KEPT"]
 
 #: Spectra of a cell whose DRT the report draws.
 MAX_CURVES = 6
@@ -42,6 +42,10 @@ MAX_CURVES = 6
 #: Kramers–Kronig references must stay in the fitter's cache
 #: (:data:`~eisfit.fitting.verdict.REFERENCE_CACHE`) until its outcomes are built.
 STACK_BLOCK = 16
+#: Least share of a task's stacked spectra its blocks must keep for stacking to go on: a
+#: block is cut at its first spectrum that is refitted one by one (or not a success), and
+#: the stacked solves of the spectra after the cut are done again.
+STACK_KEPT = 0.5
 
 
 def picks(n: int, k: int = MAX_CURVES) -> list[int]:
@@ -71,7 +75,8 @@ class RunOptions:
         Fit the spectra of a task after its first in blocks of :data:`STACK_BLOCK` by
         stacked solves (:func:`eisfit.fitting.stacked.stacked_results` with ``chain``: each
         spectrum still starts from its predecessor's result); a spectrum the block does not
-        fit as ``ef.fit`` would accept is fitted one by one as without it. Needs
+        fit as ``ef.fit`` would accept is fitted one by one as without it, and a task whose
+        blocks keep less than :data:`STACK_KEPT` of their spectra goes on one by one. Needs
         ``warm_start``.
     jump_factor : float
         Flag resistances that change by more than this factor between neighbours.
@@ -92,7 +97,7 @@ class RunOptions:
     fmax: float | None = None
     kk: bool = True
     warm_start: bool = True
-    stacked: bool = False
+    stacked: bool = True
     jump_factor: float = 2.0
     groups: tuple[tuple[str, tuple[str, ...]], ...] = ()
     joint: bool = False
@@ -277,7 +282,7 @@ def _stacking(task: Task) -> dict:
             continue
         queue += [(job, i, spec) for i, spec in items]
     queue = queue[1:]  # the first spectrum is fitted as without stacking
-    return {"read": ahead, "queue": queue, "fitted": {},
+    return {"read": ahead, "queue": queue, "fitted": {}, "kept": 0, "solved": 0, "off": False,
             "at": {(job.key, i): k for k, (job, i, _) in enumerate(queue)}}
 
 
@@ -288,7 +293,7 @@ def _stacked_fit(state, job: FileJob, index: int, options: RunOptions, circuit, 
         return None
     key = (job.key, index)
     fitted = state["fitted"]
-    if key not in fitted and key in state["at"]:
+    if key not in fitted and key in state["at"] and not state["off"]:
         members = []
         M = state.get("M")
         pos = state["at"][key]
@@ -314,6 +319,12 @@ def _stacked_fit(state, job: FileJob, index: int, options: RunOptions, circuit, 
         # ones after it start from that spectrum's outcome, in a block of their own
         j = next((i for i, r in enumerate(got) if r is None or not r.success), len(got))
         fitted.update((m[0], r) for m, r in zip(members[:j + 1], got[:j + 1]))
+        # the solves after the cut are lost: where blocks keep under STACK_KEPT of their
+        # spectra (warm starts ef.fit would not accept, spectra that are not a success),
+        # the rest of the task is fitted one by one, which is then the faster
+        state["kept"] += j
+        state["solved"] += len(members)
+        state["off"] = state["kept"] < STACK_KEPT * state["solved"]
     return fitted.pop(key, None)
 
 

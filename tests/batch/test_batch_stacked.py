@@ -80,6 +80,7 @@ def test_model_changes_bad_spectra_and_files_inside_one_task(monkeypatch):
         return real(circuit, spectra, *a, **k)
 
     monkeypatch.setattr(worker, "stacked_results", spy)
+    monkeypatch.setattr(worker, "STACK_KEPT", 0.0)  # blocks go on however short they are cut
     serial = _run(jobs, model, False)
     assert blocks == []
     stacked = _run(jobs, model, True)
@@ -105,8 +106,53 @@ def test_stacking_needs_warm_starts():
     assert all(o.status == "ok" and not o.warm for o in outs)
 
 
-def test_the_option_is_part_of_the_cache_key_only_when_on():
+def test_stacking_is_the_default_and_part_of_the_cache_key():
     plan = ModelPlan.from_spec(MODEL)
     base = RunOptions(plan=plan)
-    assert base.fingerprint() == RunOptions(plan=plan, stacked=False).fingerprint()
-    assert base.fingerprint() != RunOptions(plan=plan, stacked=True).fingerprint()
+    assert base.stacked
+    assert base.fingerprint() == RunOptions(plan=plan, stacked=True).fingerprint()
+    assert base.fingerprint() != RunOptions(plan=plan, stacked=False).fingerprint()
+
+
+def test_a_task_whose_blocks_are_cut_short_goes_on_one_by_one(monkeypatch):
+    """Every third spectrum comes from another circuit (a poor fit that cuts the block):
+    after the first block keeps 2 of 16, the rest is fitted one by one, as serially."""
+    foreign = [ef.simulate(FOUR_ARCS[0], FREQ, FOUR_ARCS[1], noise=0.002, seed=s)
+               for s in range(12)]
+    two = [ef.simulate(MODEL, FREQ, truth(0, c), noise=0.003, seed=c) for c in range(1, 25)]
+    seq = [x for k in range(12) for x in (two[2 * k], two[2 * k + 1], foreign[k])]
+    import eisfit.batch.worker as worker
+
+    blocks = []
+    real = worker.stacked_results
+
+    def spy(circuit, spectra, *a, **k):
+        blocks.append(len(spectra))
+        return real(circuit, spectra, *a, **k)
+
+    monkeypatch.setattr(worker, "stacked_results", spy)
+    serial = _run([_job("a.csv", seq)], MODEL, False)
+    stacked = _run([_job("a.csv", seq)], MODEL, True)
+    assert blocks == [16]  # spectra 2–17; spectrum 3 (foreign) cuts it after 1 kept
+    assert [o.status for o in serial].count("poor_fit") == 12
+    for a, b in zip(serial, stacked, strict=True):
+        assert_same_outcome(a, b)
+
+
+def test_smooth_sequences_keep_stacking():
+    plan = ModelPlan.from_spec(MODEL)
+    two = [ef.simulate(MODEL, FREQ, truth(0, c), noise=0.003, seed=c) for c in range(1, 41)]
+    import eisfit.batch.worker as worker
+
+    sizes = []
+    real = worker.stacked_results
+
+    def spy(circuit, spectra, *a, **k):
+        sizes.append(len(spectra))
+        return real(circuit, spectra, *a, **k)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(worker, "stacked_results", spy)
+        outs = [o for _, o_, _ in run_task(Task((_job("b.csv", two),), RunOptions(plan=plan)))
+                for o in o_]
+    assert sizes == [16, 16, 7] and all(o.status == "ok" for o in outs)
