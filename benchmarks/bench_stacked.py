@@ -186,7 +186,10 @@ def part_b(n: int, repeat: int, jobs: int | None) -> None:
                 counts = r.spectra["status"].value_counts().to_dict()
                 if st not in best or t < best[st][0]:
                     best[st] = (t, counts)
-        rows = [[("stacked=True" if st else "stacked=False (default)"), f"{n / t:.0f}",
+        import inspect
+
+        default = inspect.signature(ef.batch.run).parameters["stacked"].default
+        rows = [[f"stacked={st}" + (" (default)" if st == default else ""), f"{n / t:.0f}",
                  f"{t:.2f}", str(counts)] for st, (t, counts) in best.items()]
         print()
         print(f"(b) ef.batch.run: {n} CSV files ({cells} cells), KK on, report off, "
