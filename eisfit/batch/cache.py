@@ -88,11 +88,11 @@ class FitCache:
     def _path(self, key: str) -> Path:
         return self.folder / key[:2] / f"{key}.json"
 
-    def get(self, key: str) -> dict | None:
-        """The cached document for ``key`` (``outcomes`` as dicts, ``rows``), or None (a
-        damaged or old entry counts as missing)."""
+    def get(self, key: str, outcomes: bool = True) -> dict | None:
+        """The cached document for ``key`` (``rows``, and ``outcomes`` as dicts unless not
+        wanted), or None (a damaged or old entry counts as missing)."""
         try:
-            return document_from_json(self._path(key).read_text(encoding="utf-8"))
+            return document_from_json(self._path(key).read_text(encoding="utf-8"), outcomes)
         except (FileNotFoundError, UnicodeDecodeError):
             return None
 

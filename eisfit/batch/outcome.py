@@ -21,10 +21,10 @@ from ..fitting.result import FitResult
 from ..results import frozen_arrays
 from ..validate.kramers_kronig import KKResult
 
-__all__ = ["SpectrumOutcome", "outcomes_to_json", "outcomes_from_json", "OUTCOME_VERSION"]
+__all__ = ["SpectrumOutcome", "outcomes_to_json", "document_from_json", "OUTCOME_VERSION"]
 
 #: Bumped when the layout changes (invalidates caches).
-OUTCOME_VERSION = 4
+OUTCOME_VERSION = 5
 
 
 @dataclass(frozen=True)
@@ -135,18 +135,23 @@ class SpectrumOutcome:
 
 
 def outcomes_to_json(outcomes: list[SpectrumOutcome], rows: list[dict]) -> str:
-    """One input file's outcomes and their table rows as one JSON document."""
-    return json.dumps({"version": OUTCOME_VERSION, "outcomes": [o.to_dict() for o in outcomes],
-                       "rows": rows}, allow_nan=True)
+    """One input file's outcomes and their table rows as one document: two lines of JSON,
+    the version and the rows first, the outcomes second (the tables need only the first:
+    :func:`document_from_json` with ``outcomes=False`` does not parse the second)."""
+    head = json.dumps({"version": OUTCOME_VERSION, "rows": rows}, allow_nan=True)
+    return head + "\n" + json.dumps([o.to_dict() for o in outcomes], allow_nan=True)
 
 
-def document_from_json(text: str) -> dict | None:
-    """The parsed document (outcomes still as dicts), or None for another version or a
-    damaged document."""
+def document_from_json(text: str, outcomes: bool = True) -> dict | None:
+    """The parsed document — ``rows``, and ``outcomes`` still as dicts (unless not
+    wanted) — or None for another version or a damaged document."""
+    head, sep, tail = text.partition("\n")  # JSON escapes every newline inside a string
     try:
-        d = json.loads(text)
-        if d.get("version") != OUTCOME_VERSION or "rows" not in d:
+        d = json.loads(head)
+        if d.get("version") != OUTCOME_VERSION or "rows" not in d or not sep:
             return None
+        if outcomes:
+            d["outcomes"] = json.loads(tail)
         return d
     except (ValueError, TypeError, AttributeError):
         return None

@@ -84,7 +84,7 @@ class _Store:
         if rel in self.mem:
             return self.mem[rel][1]
         if self.cache is not None:
-            doc = self.cache.get(self.keys[rel])
+            doc = self.cache.get(self.keys[rel], outcomes=False)
             return doc["rows"] if doc else []
         return []
 
@@ -113,7 +113,7 @@ def execute(p: Plan, executor, store: _Store, progress: bool = False) -> dict[st
     tasks: list[tuple[tuple[str, ...], Task]] = []
     for cell, chain in p.chains.items():
         if p.options.joint:  # one task per cell: all its files cached, or all fitted again
-            hits = [p.cache.get(p.jobs[q].key) if p.cache is not None else None
+            hits = [p.cache.get(p.jobs[q].key, outcomes=False) if p.cache is not None else None
                     for q in chain]
             if all(h is not None for h in hits):
                 for q, hit in zip(chain, hits):
@@ -128,7 +128,7 @@ def execute(p: Plan, executor, store: _Store, progress: bool = False) -> dict[st
             pending: list[FileJob] = []
             for rel in chain[s : s + step]:  # part ids
                 job = p.jobs[rel]
-                hit = p.cache.get(job.key) if p.cache is not None else None
+                hit = p.cache.get(job.key, outcomes=False) if p.cache is not None else None
                 if hit is not None:
                     if pending:
                         tasks.append((tuple(j.part for j in pending), Task(tuple(pending), p.options, prev_ok)))

@@ -30,3 +30,26 @@ def test_every_output_file_gets_the_users_umask(tmp_path, umask):
     modes = {p.relative_to(tmp_path).as_posix(): stat.S_IMODE(p.stat().st_mode) for p in files}
     assert {k: oct(m) for k, m in modes.items() if m != want} == {}
     assert not [n for n in names if n.endswith(".tmp")]
+
+
+def test_cache_document_rows_come_without_parsing_the_outcomes():
+    from batch_synth import FREQ, truth
+
+    from eisfit.batch.outcome import (OUTCOME_VERSION, SpectrumOutcome, document_from_json,
+                                      outcomes_to_json)
+
+    spec = ef.simulate(MODEL, FREQ, truth(0, 1), noise=0.003, seed=1)
+    fit = ef.fit(MODEL, spec)
+    o = SpectrumOutcome(file="a.csv", hash="h", spectrum=0, model=MODEL, fit=fit,
+                        warnings=("line\nbreak",))
+    rows = [{"file": "a.csv", "spectrum": 0, "note": "two\nlines", "value": float("nan")}]
+    text = outcomes_to_json([o], rows)
+    head = document_from_json(text, outcomes=False)
+    assert "outcomes" not in head and head["rows"][0]["note"] == "two\nlines"
+    full = document_from_json(text)
+    back = SpectrumOutcome.from_dict(full["outcomes"][0])
+    assert back.fit.values == fit.values and back.warnings == ("line\nbreak",)
+    # a damaged outcomes line, another version, no second line: the entry is missing
+    assert document_from_json(text[:-5]) is None
+    assert document_from_json(text.replace(f'"version": {OUTCOME_VERSION}', '"version": 0')) is None
+    assert document_from_json(text.partition("\n")[0]) is None
