@@ -45,6 +45,9 @@ class SerialExecutor:
             except Exception as e:
                 yield tag, None, e
 
+    def warm(self, fn: Callable[[], Any]) -> None:
+        """Nothing to prepare ahead: this process runs the tasks when asked."""
+
     def close(self) -> None:
         pass
 
@@ -109,6 +112,12 @@ class ProcessExecutor:
             for f in pending:
                 f.cancel()
 
+    def warm(self, fn: Callable[[], Any]) -> None:
+        """Run ``fn`` (e.g. imports a later task needs) in the idle workers without waiting
+        for it, while this process does something else; a failure there is ignored."""
+        for _ in range(self.workers):
+            self._pool.submit(fn)
+
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
@@ -150,6 +159,13 @@ class DaskExecutor:
         finally:
             for f in futs:
                 f.cancel()
+
+    def warm(self, fn: Callable[[], Any]) -> None:
+        """Run ``fn`` on every worker without waiting for it (a failure there is ignored)."""
+        try:
+            self.client.run(fn, wait=False)
+        except Exception:  # pragma: no cover - a scheduler that refuses: nothing lost
+            pass
 
     def close(self) -> None:
         if self._own:

@@ -96,11 +96,16 @@ def write(result, tab, *, report: bool = True, executor=None) -> None:
         require("pyarrow", "parquet", "parameters.parquet")
         parquet_from_csv(out / "parameters.csv", out / "parameters.parquet", tab.meta_kinds)
 
-    _optional(notes, "parameters.parquet", parquet)
-    if report:
-        from .report import write_report
+    from concurrent.futures import ThreadPoolExecutor
 
-        _optional(notes, "report.html", lambda: write_report(result, tab, out, executor))
+    # Parquet in a thread of this process while the workers draw the report's figures
+    with ThreadPoolExecutor(max_workers=1) as side:
+        done = side.submit(_optional, notes, "parameters.parquet", parquet)
+        if report:
+            from .report import write_report
+
+            _optional(notes, "report.html", lambda: write_report(result, tab, out, executor))
+        done.result()
     import numpy as np
 
     run_info: dict[str, Any] = {

@@ -30,6 +30,7 @@ from .cache import FitCache
 from .execute import make_executor
 from .models import ModelPlan
 from .outcome import SpectrumOutcome, document_from_json, outcomes_to_json
+from .report import warm_plotting
 from .result import BatchResult
 from .tables import (
     PARAM_COLUMNS, SPECTRA_COLUMNS, CsvSink, MemorySink, meta_columns, outcome_rows,
@@ -445,6 +446,8 @@ def run(
             p.auto_text = _auto_models(p, executor)
         _jobs(p)
         status = execute(p, executor, store, progress)
+        if p.settings["report"]:  # the workers draw the figures once the tables exist
+            executor.warm(warm_plotting)
         tab = tabulate(p, store)
         files_df = _files_table(p, store, status)
         settings = {

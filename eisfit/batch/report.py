@@ -83,6 +83,13 @@ def render_figure(job: tuple) -> bytes | None:
         return None if fig is None else _png(fig)
 
 
+def warm_plotting() -> None:
+    """Import matplotlib in a worker ahead of the figures (run while the tables are built)."""
+    from ..plot import pyplot
+
+    pyplot()
+
+
 def _render_all(jobs: dict[str, tuple], executor) -> dict[str, bytes | None]:
     """Every figure, through ``executor`` when there is one with more than one worker (a
     figure that fails there is drawn again here, where its error surfaces)."""
