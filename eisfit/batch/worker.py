@@ -230,7 +230,8 @@ def fit_spectrum(spec, job: FileJob, index: int, options: RunOptions, prev, with
     return SpectrumOutcome(
         file=job.rel, hash=job.hash, spectrum=index, stage=stage,
         warnings=tuple(sorted({f"{w.category.__name__}: {w.message}" for w in caught})[:10]),
-        seconds=time.perf_counter() - t0, **got,
+        seconds=(time.perf_counter() - t0 - state.pop("block_spent", 0.0)
+                 + state.get("share", {}).pop((job.key, index), 0.0)), **got,
     )
 
 
@@ -294,6 +295,7 @@ def _stacked_fit(state, job: FileJob, index: int, options: RunOptions, circuit, 
     key = (job.key, index)
     fitted = state["fitted"]
     if key not in fitted and key in state["at"] and not state["off"]:
+        t0 = time.perf_counter()
         members = []
         M = state.get("M")
         pos = state["at"][key]
@@ -319,6 +321,11 @@ def _stacked_fit(state, job: FileJob, index: int, options: RunOptions, circuit, 
         # ones after it start from that spectrum's outcome, in a block of their own
         j = next((i for i, r in enumerate(got) if r is None or not r.success), len(got))
         fitted.update((m[0], r) for m, r in zip(members[:j + 1], got[:j + 1]))
+        # each spectrum's 'seconds' gets its share of the block (its outcomes are made here)
+        spent = time.perf_counter() - t0
+        state["block_spent"] = spent
+        charged = members[:j + 1]  # the block's outcomes (the one cut at is refitted here)
+        state["share"] = {m[0]: spent / len(charged) for m in charged}
         # the solves after the cut are lost: where blocks keep under STACK_KEPT of their
         # spectra (warm starts ef.fit would not accept, spectra that are not a success),
         # the rest of the task is fitted one by one, which is then the faster

@@ -146,13 +146,19 @@ def test_smooth_sequences_keep_stacking():
 
     sizes = []
     real = worker.stacked_results
+    now = [0.0]  # a clock that moves only while a block is solved: one second per spectrum
 
     def spy(circuit, spectra, *a, **k):
         sizes.append(len(spectra))
+        now[0] += len(spectra)
         return real(circuit, spectra, *a, **k)
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(worker, "stacked_results", spy)
+        mp.setattr(worker.time, "perf_counter", lambda: now[0])
         outs = [o for _, o_, _ in run_task(Task((_job("b.csv", two),), RunOptions(plan=plan)))
                 for o in o_]
     assert sizes == [16, 16, 7] and all(o.status == "ok" for o in outs)
+    # each spectrum of a block is charged its share of the block's time, the one that
+    # started the block no more than the others
+    assert [o.seconds for o in outs] == [0.0] + [1.0] * 39
