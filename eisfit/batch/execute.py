@@ -48,8 +48,22 @@ class SerialExecutor:
     def warm(self, fn: Callable[[], Any]) -> None:
         """Nothing to prepare ahead: this process runs the tasks when asked."""
 
+    def submit(self, fn: Callable, arg: Any) -> "_Deferred":
+        """``fn(arg)``, computed here when its result is asked for."""
+        return _Deferred(fn, arg)
+
     def close(self) -> None:
         pass
+
+
+class _Deferred:
+    """The serial executor's stand-in for a future: runs on ``result()``."""
+
+    def __init__(self, fn: Callable, arg: Any):
+        self._fn, self._arg = fn, arg
+
+    def result(self) -> Any:
+        return self._fn(self._arg)
 
 
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
@@ -118,6 +132,10 @@ class ProcessExecutor:
         for _ in range(self.workers):
             self._pool.submit(fn)
 
+    def submit(self, fn: Callable, arg: Any):
+        """``fn(arg)`` started in a worker now; a future (``result()`` waits for it)."""
+        return self._pool.submit(fn, arg)
+
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
@@ -166,6 +184,10 @@ class DaskExecutor:
             self.client.run(fn, wait=False)
         except Exception:  # pragma: no cover - a scheduler that refuses: nothing lost
             pass
+
+    def submit(self, fn: Callable, arg: Any):
+        """``fn(arg)`` started on the cluster now; a future (``result()`` waits for it)."""
+        return self.client.submit(fn, arg, pure=False)
 
     def close(self) -> None:
         if self._own:

@@ -81,9 +81,10 @@ def _optional(notes: list[str], what: str, fn) -> None:
         warnings.warn(notes[-1], EisfitWarning, stacklevel=3)
 
 
-def write(result, tab, *, report: bool = True, executor=None) -> None:
+def write(result, tab, *, report: bool = True, executor=None, started=None) -> None:
     """Write the tables, the optional outputs and ``run.json`` into ``result.out``
-    (the report's figures drawn by ``executor``'s workers when given)."""
+    (the report's figures drawn by ``executor``'s workers when given, those in
+    ``started`` already under way)."""
     from .. import __version__
 
     out = Path(result.out)
@@ -104,7 +105,8 @@ def write(result, tab, *, report: bool = True, executor=None) -> None:
         if report:
             from .report import write_report
 
-            _optional(notes, "report.html", lambda: write_report(result, tab, out, executor))
+            _optional(notes, "report.html", lambda: write_report(result, tab, out, executor,
+                                                                 started))
         done.result()
     import numpy as np
 

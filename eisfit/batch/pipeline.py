@@ -30,7 +30,7 @@ from .cache import FitCache
 from .execute import make_executor
 from .models import ModelPlan
 from .outcome import SpectrumOutcome, document_from_json, outcomes_to_json
-from .report import warm_plotting
+from .report import outcome_figures, render_figure, warm_plotting
 from .result import BatchResult
 from .tables import (
     PARAM_COLUMNS, SPECTRA_COLUMNS, CsvSink, MemorySink, meta_columns, outcome_rows,
@@ -203,8 +203,12 @@ def _kind(values: set) -> str:
     return "string"
 
 
-def tabulate(p: Plan, store: _Store) -> Tabulated:
-    """Stream the outcomes, cell by cell in order, into the tables (see module)."""
+def tabulate(p: Plan, store: _Store, on_cell=None) -> Tabulated:
+    """Stream the outcomes, cell by cell in order, into the tables (see module).
+
+    ``on_cell(cell, outcomes)`` is called as each shown cell is done, with the outcomes
+    the report draws (a run starts drawing their figures while the next cells are
+    tabulated)."""
     import pandas as pd
 
     seen = store.meta_values  # collected while the outcomes arrived
@@ -220,6 +224,7 @@ def tabulate(p: Plan, store: _Store) -> Tabulated:
     trend_rows, failures = [], []
     refs: dict[str, list[tuple[str, int, bool]]] = {}
     counts = {"spectra": 0, "failed": 0, "poor_fits": 0}
+    shown: dict[str, list[SpectrumOutcome]] = {}
     try:
         for cell, chain in p.chains.items():
             for pid in chain:
@@ -241,6 +246,14 @@ def tabulate(p: Plan, store: _Store) -> Tabulated:
                     trend_rows += [q for q in prows if q["unit"] == "Ω" and q["kind"] != "derived"]
                     if r["drawable"]:
                         refs.setdefault(cell, []).append((pid, r["spectrum"], r["drt"]))
+            if cell in refs and len(shown) < MAX_CELLS:
+                r = refs[cell]
+                with_drt = [x for x in r if x[2]]
+                sel = with_drt if with_drt else [r[i] for i in picks(len(r))]
+                shown[cell] = [o for o in (store.outcome(rel, idx) for rel, idx, _ in sel)
+                               if o is not None]
+                if on_cell is not None and shown[cell]:
+                    on_cell(cell, shown[cell])
     except BaseException:
         for s in (spectra_sink, param_sink):
             if isinstance(s, CsvSink):
@@ -250,13 +263,6 @@ def tabulate(p: Plan, store: _Store) -> Tabulated:
     parameters = param_sink.close()
     trend = pd.DataFrame(trend_rows, columns=par_cols)
     grow = growth_table(trend) if len(trend) else pd.DataFrame()
-    shown = {}
-    for cell in list(refs)[:MAX_CELLS]:
-        r = refs[cell]
-        with_drt = [x for x in r if x[2]]
-        sel = with_drt if with_drt else [r[i] for i in picks(len(r))]
-        shown[cell] = [o for o in (store.outcome(rel, idx) for rel, idx, _ in sel)
-                       if o is not None]
     return Tabulated(parameters, spectra, grow, pd.DataFrame(failures, columns=spec_cols), trend,
                      shown, kinds, counts)
 
@@ -446,9 +452,16 @@ def run(
             p.auto_text = _auto_models(p, executor)
         _jobs(p)
         status = execute(p, executor, store, progress)
-        if p.settings["report"]:  # the workers draw the figures once the tables exist
+        started: dict = {}  # figures the workers draw while this process tabulates
+
+        def draw(cell, outcomes):
+            for name, job in outcome_figures(cell, outcomes).items():
+                started[name] = executor.submit(render_figure, job)
+
+        early = p.settings["report"] and executor.workers > 1
+        if early:
             executor.warm(warm_plotting)
-        tab = tabulate(p, store)
+        tab = tabulate(p, store, draw if early else None)
         files_df = _files_table(p, store, status)
         settings = {
             "paths": [str(r) for r in p.roots],
@@ -475,7 +488,7 @@ def run(
         )
         if p.out is not None:
             try:
-                write(result, tab, report=report, executor=executor)
+                write(result, tab, report=report, executor=executor, started=started)
             finally:
                 if scratch is not None:
                     shutil.rmtree(scratch, ignore_errors=True)

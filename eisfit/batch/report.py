@@ -29,7 +29,8 @@ import numpy as np
 
 from .cache import write_bytes, write_text
 
-__all__ = ["write_report", "headline", "round_to_precision", "CAPACITY_COLUMNS"]
+__all__ = ["write_report", "headline", "round_to_precision", "CAPACITY_COLUMNS",
+           "outcome_figures", "render_figure", "warm_plotting"]
 
 #: Metadata columns read as capacity (first found), then as capacity retention.
 CAPACITY_COLUMNS = ("capacity_mAh", "capacity", "Q", "discharge_capacity")
@@ -90,12 +91,29 @@ def warm_plotting() -> None:
     pyplot()
 
 
-def _render_all(jobs: dict[str, tuple], executor) -> dict[str, bytes | None]:
-    """Every figure, through ``executor`` when there is one with more than one worker (a
-    figure that fails there is drawn again here, where its error surfaces)."""
+def outcome_figures(cell, outcomes) -> dict[str, tuple]:
+    """The figures of a cell drawn from its outcomes alone (Nyquist and DRT overlays), as
+    ``{file name: (builder, args)}``: known as soon as the cell is tabulated, so a run can
+    start drawing them while it tabulates the next cells."""
+    safe = _safe(cell)
+    return {f"{safe}_nyquist": ("nyquist", (cell, outcomes)),
+            f"{safe}_drt": ("drt", (cell, outcomes))}
+
+
+def _render_all(jobs: dict[str, tuple], executor, started=None) -> dict[str, bytes | None]:
+    """Every figure: those in ``started`` (file name → future of :func:`render_figure`)
+    from their futures, the others through ``executor`` when it has more than one worker
+    (a figure that fails there is drawn again here, where its error surfaces)."""
     out: dict[str, bytes | None] = {}
-    if executor is not None and getattr(executor, "workers", 1) > 1 and len(jobs) > 2:
-        for key, png, err in executor.map_unordered(render_figure, list(jobs.items())):
+    for key, fut in (started or {}).items():
+        if key in jobs:
+            try:
+                out[key] = fut.result()
+            except Exception:
+                pass
+    rest = [(k, j) for k, j in jobs.items() if k not in out]
+    if executor is not None and getattr(executor, "workers", 1) > 1 and len(rest) > 2:
+        for key, png, err in executor.map_unordered(render_figure, rest):
             if err is None:
                 out[key] = png
     for key, job in jobs.items():
@@ -332,9 +350,10 @@ def _table(df, float_fmt="{:.4g}") -> str:
                       float_format=lambda v: float_fmt.format(v), escape=True)
 
 
-def write_report(result: Any, tab: Any, out: str | Path, executor=None) -> Path:
+def write_report(result: Any, tab: Any, out: str | Path, executor=None, started=None) -> Path:
     """Write ``report.html`` and ``figures/*.png`` from a run's tabulated outcomes; the
-    figures are drawn by ``executor``'s workers when given (see :func:`render_figure`)."""
+    figures are drawn by ``executor``'s workers when given (see :func:`render_figure`),
+    those in ``started`` (file name → future) already while the run tabulated."""
     from .. import __version__
 
     out = Path(out)
@@ -360,8 +379,8 @@ def write_report(result: Any, tab: Any, out: str | Path, executor=None) -> Path:
         table, sentence = headline(growth, cell)
         imgs = []
         if outs:
-            imgs.append(fig(f"{safe}_nyquist", "nyquist", cell, outs))
-            imgs.append(fig(f"{safe}_drt", "drt", cell, outs))
+            imgs += [fig(name, builder, *args)
+                     for name, (builder, args) in outcome_figures(cell, outs).items()]
         if len(cdf):
             imgs.append(fig(f"{safe}_resistances", "trend", cell, cdf,
                             _x_axis(cdf, growth, cell)))
@@ -381,7 +400,7 @@ def write_report(result: Any, tab: Any, out: str | Path, executor=None) -> Path:
         parts.append("<h2>Residuals of the worst fits drawn</h2><div class='figs'>"
                      + fig("worst_residuals", "residuals", worst) + "</div>")
     images = {}
-    for name, png in _render_all(jobs, executor).items():
+    for name, png in _render_all(jobs, executor, started).items():
         if png is not None:
             write_bytes(figdir / f"{name}.png", png, fsync=False)
             images[f"\x00{name}\x00"] = _img(base64.b64encode(png).decode("ascii"), name)
