@@ -243,7 +243,8 @@ def tabulate(p: Plan, store: _Store, on_cell=None) -> Tabulated:
                         counts["poor_fits"] += 1
                     prows = [{**head, **q} for q in r["params"]]
                     param_sink.write(prows)
-                    trend_rows += [q for q in prows if q["unit"] == "Ω" and q["kind"] != "derived"]
+                    trend_rows += [[q.get(c) for c in par_cols] for q in prows  # lists: ⅓ of a dict
+                                   if q["unit"] == "Ω" and q["kind"] != "derived"]
                     if r["drawable"]:
                         refs.setdefault(cell, []).append((pid, r["spectrum"], r["drt"]))
             if cell in refs and len(shown) < MAX_CELLS:
