@@ -248,9 +248,9 @@ def tabulate(p: Plan, store: _Store, on_cell=None) -> Tabulated:
                     if r["drawable"]:
                         refs.setdefault(cell, []).append((pid, r["spectrum"], r["drt"]))
             if cell in refs and len(shown) < MAX_CELLS:
-                r = refs[cell]
-                with_drt = [x for x in r if x[2]]
-                sel = with_drt if with_drt else [r[i] for i in picks(len(r))]
+                cand = refs[cell]
+                with_drt = [x for x in cand if x[2]]
+                sel = with_drt if with_drt else [cand[i] for i in picks(len(cand))]
                 shown[cell] = [o for o in (store.outcome(rel, idx) for rel, idx, _ in sel)
                                if o is not None]
                 if on_cell is not None and shown[cell]:
@@ -472,7 +472,7 @@ def run(
             "pattern": pattern, "glob": glob, "recursive": recursive,
             "sidecar": None if sidecar is None else str(sidecar),
             "groups": {k: list(v) for k, v in p.groups.items()} or None,
-            "fmin": fmin, "fmax": fmax, "kk": kk, "warm_start": warm_start,
+            "fmin": fmin, "fmax": fmax, "kk": kk, "warm_start": warm_start, "stacked": bool(stacked),
             "jump_factor": jump_factor, "n_jobs": n_jobs,
             "scheduler": None if scheduler is None else str(scheduler),
             "executor": executor.name, "chunk_size": chunk_size, "incremental": incremental,
