@@ -30,7 +30,7 @@ from .cache import FitCache
 from .execute import make_executor
 from .models import ModelPlan
 from .outcome import SpectrumOutcome, document_from_json, outcomes_to_json
-from .report import outcome_figures, render_figure, warm_plotting
+from .report import cell_figures, render_figure, warm_plotting
 from .result import BatchResult
 from .tables import (
     PARAM_COLUMNS, SPECTRA_COLUMNS, CsvSink, MemorySink, meta_columns, outcome_rows,
@@ -188,6 +188,7 @@ class Tabulated:
     failures: Any
     trend: Any  # resistances and groups per spectrum (for growth and the report)
     shown: dict[str, list[SpectrumOutcome]]  # cell → outcomes the report draws
+    cell_trend: dict[str, Any]  # cell → its rows of ``trend`` (DataFrame), for shown cells
     meta_kinds: dict[str, str]
     counts: dict[str, int]
 
@@ -206,9 +207,9 @@ def _kind(values: set) -> str:
 def tabulate(p: Plan, store: _Store, on_cell=None) -> Tabulated:
     """Stream the outcomes, cell by cell in order, into the tables (see module).
 
-    ``on_cell(cell, outcomes)`` is called as each shown cell is done, with the outcomes
-    the report draws (a run starts drawing their figures while the next cells are
-    tabulated)."""
+    ``on_cell(cell, outcomes, rows)`` is called as each shown cell is done, with the
+    outcomes the report draws and the cell's resistance rows (a run starts drawing its
+    figures while the next cells are tabulated)."""
     import pandas as pd
 
     seen = store.meta_values  # collected while the outcomes arrived
@@ -225,8 +226,10 @@ def tabulate(p: Plan, store: _Store, on_cell=None) -> Tabulated:
     refs: dict[str, list[tuple[str, int, bool]]] = {}
     counts = {"spectra": 0, "failed": 0, "poor_fits": 0}
     shown: dict[str, list[SpectrumOutcome]] = {}
+    cell_trend: dict[str, Any] = {}
     try:
         for cell, chain in p.chains.items():
+            first_row = len(trend_rows)
             for pid in chain:
                 for r in store.rows(pid):
                     rel = r["file"]
@@ -253,8 +256,9 @@ def tabulate(p: Plan, store: _Store, on_cell=None) -> Tabulated:
                 sel = with_drt if with_drt else [cand[i] for i in picks(len(cand))]
                 shown[cell] = [o for o in (store.outcome(rel, idx) for rel, idx, _ in sel)
                                if o is not None]
-                if on_cell is not None and shown[cell]:
-                    on_cell(cell, shown[cell])
+                cell_trend[cell] = pd.DataFrame(trend_rows[first_row:], columns=par_cols)
+                if on_cell is not None:
+                    on_cell(cell, shown[cell], cell_trend[cell])
     except BaseException:
         for s in (spectra_sink, param_sink):
             if isinstance(s, CsvSink):
@@ -265,7 +269,7 @@ def tabulate(p: Plan, store: _Store, on_cell=None) -> Tabulated:
     trend = pd.DataFrame(trend_rows, columns=par_cols)
     grow = growth_table(trend) if len(trend) else pd.DataFrame()
     return Tabulated(parameters, spectra, grow, pd.DataFrame(failures, columns=spec_cols), trend,
-                     shown, kinds, counts)
+                     shown, cell_trend, kinds, counts)
 
 
 # ---------------------------------------------------------------------------------------
@@ -455,8 +459,8 @@ def run(
         status = execute(p, executor, store, progress)
         started: dict = {}  # figures the workers draw while this process tabulates
 
-        def draw(cell, outcomes):
-            for name, job in outcome_figures(cell, outcomes).items():
+        def draw(cell, outcomes, rows):
+            for name, job in cell_figures(cell, outcomes, rows).items():
                 started[name] = executor.submit(render_figure, job)
 
         early = p.settings["report"] and executor.workers > 1

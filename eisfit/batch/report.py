@@ -28,9 +28,10 @@ from typing import Any
 import numpy as np
 
 from .cache import write_bytes, write_text
+from .trend import cell_x
 
 __all__ = ["write_report", "headline", "round_to_precision", "CAPACITY_COLUMNS",
-           "outcome_figures", "render_figure", "warm_plotting"]
+           "cell_figures", "render_figure", "warm_plotting"]
 
 #: Metadata columns read as capacity (first found), then as capacity retention.
 CAPACITY_COLUMNS = ("capacity_mAh", "capacity", "Q", "discharge_capacity")
@@ -91,13 +92,23 @@ def warm_plotting() -> None:
     pyplot()
 
 
-def outcome_figures(cell, outcomes) -> dict[str, tuple]:
-    """The figures of a cell drawn from its outcomes alone (Nyquist and DRT overlays), as
-    ``{file name: (builder, args)}``: known as soon as the cell is tabulated, so a run can
-    start drawing them while it tabulates the next cells."""
+def cell_figures(cell, outcomes, cdf) -> dict[str, tuple]:
+    """A cell's figures as ``{file name: (builder, args)}``: Nyquist and DRT overlays of
+    the outcomes drawn, resistances along the sequence (and against capacity when every
+    spectrum has it) from ``cdf``, the cell's resistance rows. Known as soon as the cell is
+    tabulated, so a run starts drawing them while it tabulates the next cells."""
     safe = _safe(cell)
-    return {f"{safe}_nyquist": ("nyquist", (cell, outcomes)),
-            f"{safe}_drt": ("drt", (cell, outcomes))}
+    jobs: dict[str, tuple] = {}
+    if outcomes:
+        jobs[f"{safe}_nyquist"] = ("nyquist", (cell, outcomes))
+        jobs[f"{safe}_drt"] = ("drt", (cell, outcomes))
+    if cdf is not None and len(cdf):
+        jobs[f"{safe}_resistances"] = ("trend", (cell, cdf, _x_axis(cdf)))
+        cap = next((c for c in CAPACITY_COLUMNS + RETENTION_COLUMNS if c in cdf.columns
+                    and cdf[c].notna().all()), None)
+        if cap is not None:
+            jobs[f"{safe}_vs_{_safe(cap)}"] = ("capacity", (cell, cdf, cap))
+    return jobs
 
 
 def _render_all(jobs: dict[str, tuple], executor, started=None) -> dict[str, bytes | None]:
@@ -112,7 +123,7 @@ def _render_all(jobs: dict[str, tuple], executor, started=None) -> dict[str, byt
             except Exception:
                 pass
     rest = [(k, j) for k, j in jobs.items() if k not in out]
-    if executor is not None and getattr(executor, "workers", 1) > 1 and len(rest) > 2:
+    if executor is not None and getattr(executor, "workers", 1) > 1 and rest:
         for key, png, err in executor.map_unordered(render_figure, rest):
             if err is None:
                 out[key] = png
@@ -206,12 +217,14 @@ def _drt(plt, cell, outcomes):
     return fig
 
 
-def _x_axis(cdf, growth, cell):
-    if growth is not None and len(growth) and "x" in growth.columns:
-        g = growth[growth["cell"].astype(str) == str(cell)]
-        if len(g) and g["x"].iloc[0] in cdf.columns:
-            return g["x"].iloc[0]
-    return None
+def _x_axis(cdf):
+    """The column the cell's growth is taken along (as :func:`.trend.growth` chooses it
+    from the successful fits), or None for the position in the sequence."""
+    res = cdf[cdf["success"].astype(bool)] if "success" in cdf.columns else cdf
+    if res.empty:
+        return None
+    x = cell_x(res)
+    return x if x in cdf.columns else None
 
 
 def _poorly_determined(rows) -> list[str]:
@@ -375,19 +388,9 @@ def write_report(result: Any, tab: Any, out: str | Path, executor=None, started=
     for cell in cells:
         outs = tab.shown[cell]
         safe = _safe(cell)
-        cdf = trend[trend["cell"].astype(str) == str(cell)] if len(trend) else trend
         table, sentence = headline(growth, cell)
-        imgs = []
-        if outs:
-            imgs += [fig(name, builder, *args)
-                     for name, (builder, args) in outcome_figures(cell, outs).items()]
-        if len(cdf):
-            imgs.append(fig(f"{safe}_resistances", "trend", cell, cdf,
-                            _x_axis(cdf, growth, cell)))
-            cap = next((c for c in CAPACITY_COLUMNS + RETENTION_COLUMNS if c in cdf.columns
-                        and cdf[c].notna().all()), None)
-            if cap is not None:
-                imgs.append(fig(f"{safe}_vs_{_safe(cap)}", "capacity", cell, cdf, cap))
+        imgs = [fig(name, builder, *args) for name, (builder, args)
+                in cell_figures(cell, outs, tab.cell_trend.get(cell)).items()]
         parts.append(
             f"<h2>Cell {html.escape(str(cell))}</h2>"
             + (f"<p class='headline'>{html.escape(sentence)}</p>" if sentence else "")

@@ -90,6 +90,13 @@ def line_fit(x: Any, y: Any, se: Any = None, level: float = 0.95) -> dict[str, f
     return out
 
 
+def cell_x(cell_df) -> str:
+    """The x of a cell's growth (one per spectrum, shared by all its parameters): the first
+    of :data:`ORDER_FIELDS` that is numeric and varies, else ``"index"``."""
+    spectra = cell_df.drop_duplicates(["file", "spectrum"]) if "file" in cell_df.columns else cell_df
+    return _x_for(spectra)[0]
+
+
 def _x_for(cell_df) -> tuple[str, np.ndarray]:
     import pandas as pd
 
@@ -146,9 +153,7 @@ def growth(
     cells = sorted(df[by].astype(str).unique(), key=natural_key)
     for cell in cells:
         cdf = df[df[by].astype(str) == cell]
-        # one x per spectrum, shared by all parameters of the cell
-        spectra = cdf.drop_duplicates(["file", "spectrum"]) if "file" in cdf.columns else cdf
-        xname, _ = _x_for(spectra)
+        xname = cell_x(cdf)
         params = list(dict.fromkeys(cdf["parameter"]))
         area = math.nan
         if area_col in cdf.columns:
