@@ -93,12 +93,13 @@ def _find_data_start(lines: Sequence[str]) -> tuple[int, str | None]:
         if len(parts) < 2 or not all(is_number(p, si=True) for p in parts):
             continue
         nxt = next((ln for ln in lines[k + 1 :] if ln.strip()), None)
-        nxt = [] if nxt is None else [nxt]
-        if not nxt or all(
-            len(split_line(ln, sep)) == len(parts)
-            and all(is_number(p, si=True) for p in split_line(ln, sep))
-            for ln in nxt
-        ):
+        if nxt is None:
+            return k, sep
+        # same width: the same number of delimited fields (a row may end in empty ones,
+        # "1000,1.5,-0.5,"), or of whitespace-separated tokens
+        width = (lambda ln: len(ln.split(sep))) if sep is not None else (lambda ln: len(ln.split()))
+        if width(nxt) == width(lines[k]) and all(is_number(p, si=True)
+                                                 for p in split_line(nxt, sep)):
             return k, sep
     return -1, None
 
