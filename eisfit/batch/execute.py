@@ -45,25 +45,8 @@ class SerialExecutor:
             except Exception as e:
                 yield tag, None, e
 
-    def warm(self, fn: Callable[[], Any]) -> None:
-        """Nothing to prepare ahead: this process runs the tasks when asked."""
-
-    def submit(self, fn: Callable, arg: Any) -> "_Deferred":
-        """``fn(arg)``, computed here when its result is asked for."""
-        return _Deferred(fn, arg)
-
     def close(self) -> None:
         pass
-
-
-class _Deferred:
-    """The serial executor's stand-in for a future: runs on ``result()``."""
-
-    def __init__(self, fn: Callable, arg: Any):
-        self._fn, self._arg = fn, arg
-
-    def result(self) -> Any:
-        return self._fn(self._arg)
 
 
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",

@@ -463,7 +463,7 @@ def run(
             for name, job in cell_figures(cell, outcomes, rows).items():
                 started[name] = executor.submit(render_figure, job)
 
-        early = p.settings["report"] and executor.workers > 1
+        early = p.settings["report"] and executor.workers > 1  # pool or cluster: warm, submit
         if early:
             executor.warm(warm_plotting)
         tab = tabulate(p, store, draw if early else None)

@@ -283,7 +283,7 @@ def _stacking(task: Task) -> dict:
             continue
         queue += [(job, i, spec) for i, spec in items]
     queue = queue[1:]  # the first spectrum is fitted as without stacking
-    return {"read": ahead, "queue": queue, "fitted": {}, "kept": 0, "solved": 0, "off": False,
+    return {"read": ahead, "queue": queue, "fitted": {}, "kept": 0, "solved": 0,
             "at": {(job.key, i): k for k, (job, i, _) in enumerate(queue)}}
 
 
@@ -294,7 +294,8 @@ def _stacked_fit(state, job: FileJob, index: int, options: RunOptions, circuit, 
         return None
     key = (job.key, index)
     fitted = state["fitted"]
-    if key not in fitted and key in state["at"] and not state["off"]:
+    on = state["kept"] >= STACK_KEPT * state["solved"]  # blocks keep enough of their spectra
+    if key not in fitted and key in state["at"] and on:
         t0 = time.perf_counter()
         members = []
         M = state.get("M")
@@ -331,7 +332,6 @@ def _stacked_fit(state, job: FileJob, index: int, options: RunOptions, circuit, 
         # the rest of the task is fitted one by one, which is then the faster
         state["kept"] += j
         state["solved"] += len(members)
-        state["off"] = state["kept"] < STACK_KEPT * state["solved"]
     return fitted.pop(key, None)
 
 

@@ -344,20 +344,20 @@ def test_a_bad_row_after_plain_ones_is_named_by_its_line(tmp_path):
     assert "line 10" in str(e.value) and "oops" in str(e.value)
 
 
-def test_plain_rows_mixed_with_si_suffixes_and_empty_fields_take_the_careful_path(tmp_path):
-    p = tmp_path / "si.csv"
-    p.write_text("freq/Hz,Re(Z)/Ohm,Im(Z)/Ohm,extra\n10k,1.2,-0.2,25\n1k,1.5,-0.5,25\n"
-                 "100,2.5m,-1.5,25\n10,3.5,-2.5k,25\n1,4.5,-3.5,25\n0.1,5.5,-4.5,\n")
+@pytest.mark.parametrize("text,real,imag", [
+    # SI suffixes and an empty last field: the field-by-field path
+    ("freq/Hz,Re(Z)/Ohm,Im(Z)/Ohm,extra\n10k,1.2,-0.2,25\n1k,1.5,-0.5,25\n"
+     "100,2.5m,-1.5,25\n10,3.5,-2.5k,25\n1,4.5,-3.5,25\n0.1,5.5,-4.5,\n",
+     [1.2, 1.5, 2.5e-3, 3.5, 4.5, 5.5], [-0.2, -0.5, -1.5, -2500.0, -3.5, -4.5]),
+    # the first data row ends in an empty field: it is data, not the header
+    ("freq/Hz,Re(Z)/Ohm,Im(Z)/Ohm,T/C\n10000,1.2,-0.2,\n1000,1.5,-0.5,25\n"
+     "100,2.5,-1.5,25\n10,3.5,-2.5,25\n1,4.5,-3.5,25\n0.1,5.5,-4.5,25\n",
+     [1.2, 1.5, 2.5, 3.5, 4.5, 5.5], [-0.2, -0.5, -1.5, -2.5, -3.5, -4.5]),
+], ids=["si-suffixes-and-empty-fields", "first-row-ends-empty"])
+def test_rows_that_are_not_plain_numbers_are_read_field_by_field(tmp_path, text, real, imag):
+    p = tmp_path / "t.csv"
+    p.write_text(text)
     (s,) = quiet_read(p)
     assert np.array_equal(s.freq, [1e4, 1e3, 100.0, 10.0, 1.0, 0.1])
-    assert np.array_equal(s.Z.real, [1.2, 1.5, 2.5e-3, 3.5, 4.5, 5.5])
-    assert np.array_equal(s.Z.imag, [-0.2, -0.5, -1.5, -2500.0, -3.5, -4.5])
-
-
-def test_a_first_data_row_ending_in_an_empty_field_is_data_not_the_header(tmp_path):
-    p = tmp_path / "first.csv"
-    p.write_text("freq/Hz,Re(Z)/Ohm,Im(Z)/Ohm,T/C\n10000,1.2,-0.2,\n1000,1.5,-0.5,25\n"
-                 "100,2.5,-1.5,25\n10,3.5,-2.5,25\n1,4.5,-3.5,25\n0.1,5.5,-4.5,25\n")
-    (s,) = quiet_read(p)
-    assert np.array_equal(s.freq, [1e4, 1e3, 100.0, 10.0, 1.0, 0.1])
-    assert np.array_equal(s.Z.real, [1.2, 1.5, 2.5, 3.5, 4.5, 5.5])
+    assert np.array_equal(s.Z.real, real)
+    assert np.array_equal(s.Z.imag, imag)
