@@ -12,7 +12,9 @@ peaks into a small set of candidate ladders and lets a parametric fit decide:
   reflective) instead of an arc, when the low-frequency end suggests one;
 
 each candidate is fitted with :func:`eisfit.fitting`, started from the peak positions and
-areas, and judged by the fit's verdict (residual within 2.5× that of a Kramers–Kronig
+areas (and, while no candidate is adequate, also from the fitter's own automatic start, the
+better fit kept: a start from the DRT can leave an extra arc unused in a local minimum), and
+judged by the fit's verdict (residual within 2.5× that of a Kramers–Kronig
 test circuit on the same data, overall and in every band).
 
 **When no candidate is adequate the search widens**, guided by where the best candidate
@@ -240,6 +242,14 @@ def propose(
             try:
                 fr = _fit(circuit, data, init=_init(spec, res.R_inf), weight=weight,
                           multistart=multistart, max_nfev=max_nfev)
+                if not fr.success and not any(r["success"] for r in rows):
+                    # a poor fit from the DRT's (or the parent's) values may be a local
+                    # minimum: the candidate is judged by the better of that start and the
+                    # fitter's own automatic one
+                    auto = _fit(circuit, data, weight=weight, multistart=multistart,
+                                max_nfev=max_nfev)
+                    if auto.chi2 < fr.chi2:
+                        fr = auto
             except (EisfitError, np.linalg.LinAlgError, FloatingPointError) as exc:
                 warnings.warn(f"candidate {text!r} could not be fitted: {exc}", EisfitWarning, 3)
                 tried[text] = None
