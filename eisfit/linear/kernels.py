@@ -155,10 +155,12 @@ def tau_grid(
     f = np.asarray(freq, float)
     lo = np.log10(1 / (2 * np.pi * f.max())) - extend
     hi = np.log10(1 / (2 * np.pi * f.min())) + extend
-    n = int(np.ceil((hi - lo) * ppd)) + 1
-    log_tau = np.linspace(lo, hi, n)
-    h = float((log_tau[1] - log_tau[0]) * np.log(10)) if n > 1 else np.log(10) / ppd
-    return 10.0**log_tau, h
+    # exactly ppd nodes per decade, the range widened evenly to a whole number of steps:
+    # the spacing h is then the same for every spectrum, and so is the kernel table
+    n = int(np.ceil((hi - lo) * ppd - 1e-9)) + 1
+    lo -= 0.5 * ((n - 1) / ppd - (hi - lo))
+    log_tau = lo + np.arange(n) / ppd
+    return 10.0**log_tau, float(np.log(10) / ppd)
 
 
 def kernel_matrix(freq: np.ndarray, tau: np.ndarray, h: float) -> np.ndarray:

@@ -110,3 +110,17 @@ def test_tau_grid_extends_window():
     assert tau[0] <= 1 / (2 * np.pi * 1e5) / 10 * 1.0001
     assert tau[-1] >= 1 / (2 * np.pi * 0.1) * 10 * 0.9999
     np.testing.assert_allclose(np.diff(np.log(tau)), h)
+
+
+@pytest.mark.parametrize("fmax, fmin", [(1e5, 0.1), (7.3e5, 0.021), (2e6, 0.01), (1e4, 3.7)])
+def test_tau_grid_spacing_is_the_same_for_every_window(fmax, fmin):
+    """Exactly ppd nodes per decade whatever the window (one kernel table serves every
+    spectrum), the window covered with at most one step to spare, split evenly."""
+    f = np.logspace(np.log10(fmax), np.log10(fmin), 40)
+    tau, h = tau_grid(f, ppd=10, extend=1.0)
+    assert h == pytest.approx(np.log(10) / 10, rel=1e-12)
+    np.testing.assert_allclose(np.diff(np.log10(tau)), 0.1, rtol=1e-9)
+    lo, hi = np.log10(1 / (2 * np.pi * fmax)) - 1, np.log10(1 / (2 * np.pi * fmin)) + 1
+    below, above = lo - np.log10(tau[0]), np.log10(tau[-1]) - hi
+    assert below >= -1e-9 and above >= -1e-9 and below + above < 0.1
+    assert below == pytest.approx(above, abs=1e-9)
