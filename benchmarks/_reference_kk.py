@@ -163,6 +163,40 @@ def lin_kk(freq, Z, *, M: int | None = None, criterion: str = "plateau", inducta
     return RefKK(float(r), m, float(mu), Zf, rms, criterion)
 
 
+def passive_rms(freq, Z, per_decade: float = 8.0) -> float:
+    """Residual (same definition as :func:`rel_rms`) of the best *passive relaxation* model:
+
+        Z_p(ω) = R∞ + jωL + 1/(jωC) + Σ_k R_k/(1 + jωτ_k) + Σ_k G_k·jωτ_k/(1 + jωτ_k),
+
+    every coefficient ≥ 0 (non-negative least squares, scipy.optimize.nnls), τ_k on the
+    extended grid of :func:`tau_grid` at ``per_decade`` per decade. It is the Foster form of
+    any network of resistors and capacitors plus any network of resistors and inductors in
+    series, so it covers every ladder of R, C, CPE, Warburg (all distributions of RC
+    relaxations), L, La and R‖L elements. Where it stays far above :func:`lin_kk` (whose
+    coefficients are free in sign) the data need a negative resistance — an instrument or
+    reference-electrode artefact — and no such ladder can be adequate by :func:`adequate`.
+    """
+    from scipy.optimize import nnls
+
+    freq = np.asarray(freq, float)
+    Z = np.asarray(Z, complex)
+    ok = np.isfinite(freq) & np.isfinite(Z) & (freq > 0) & (np.abs(Z) > 0)
+    freq, Z = freq[ok], Z[ok]
+    omega = 2 * np.pi * freq
+    decades = np.log10(freq.max() / freq.min()) + 2 * EXTEND_DECADES
+    tau = tau_grid(freq, max(2, int(round(per_decade * decades))))
+    wt = 1j * np.outer(omega, tau)
+    A = np.column_stack([np.ones_like(omega, dtype=complex), 1j * omega, 1 / (1j * omega),
+                         1 / (1 + wt), wt / (1 + wt)])
+    w = 1.0 / np.abs(Z)
+    Aw = A * w[:, None]
+    big = np.vstack([Aw.real, Aw.imag])
+    scale = np.linalg.norm(big, axis=0)
+    scale[scale == 0] = 1.0
+    x, _ = nnls(big / scale, np.concatenate([(Z * w).real, (Z * w).imag]), maxiter=50 * big.shape[1])
+    return rel_rms(Z, A @ (x / scale))
+
+
 def adequate(rms_fit: float, rms_kk: float, factor: float = 2.5, floor: float = 0.005) -> bool:
     """The benchmarks' independent adequacy rule: rms_fit ≤ factor·rms_kk or rms_fit ≤ floor."""
     return bool(np.isfinite(rms_fit) and (rms_fit <= factor * rms_kk or rms_fit <= floor))

@@ -23,6 +23,13 @@ For each spectrum
     criterion in its docstring) gives rms_kk, the residual a Kramers–Kronig-consistent impedance
     reaches. Every residual here is rms = sqrt(mean(|Z − Z_model|²/|Z|²)) over the active points.
     A fit is **adequate** when rms_fit ≤ 2.5·rms_kk or rms_fit ≤ 0.5 %;
+  * a second, information-only reference, ``passive_rms`` (same module): the best non-negative
+    sum of RC and RL relaxations plus R∞, L, C (NNLS). It is the best any ladder of R, C, CPE,
+    Warburg, L, La and R‖L elements can do; where even it is inadequate, the data need a negative
+    resistance (an instrument or reference-electrode artefact) that lin-KK's free-sign
+    coefficients supply and no passive circuit can. Printed: how many real spectra a passive
+    model can describe, the proposals' adequacy among them, and for the rest how close the
+    proposal comes to that passive bound;
   * ``p = ef.propose(spec)`` with default options (timed, after one warm-up call on a synthetic
     spectrum so that imports are not timed); rms of ``p.circuit`` at ``p.fit.values`` on the whole
     active spectrum; verdict agreement = ``p.fit.success == adequate``; ``p.adequate`` (the new
@@ -72,7 +79,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _reference_kk import adequate, lin_kk, rel_rms  # noqa: E402
+from _reference_kk import adequate, lin_kk, passive_rms, rel_rms  # noqa: E402
 
 import eisfit as ef  # noqa: E402
 
@@ -451,6 +458,7 @@ def run_eisfit(rec: dict, caught: Counter) -> None:
     spec, f, Z = rec["spec"], rec["f"], rec["Z"]
     ref = lin_kk(f, Z)
     rec["rms_kk"], rec["M_kk"] = ref.rms, ref.M
+    rec["rms_passive"] = passive_rms(f, Z)
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter("always")
         t = time.perf_counter()
@@ -706,12 +714,22 @@ def main(argv: list[str] | None = None) -> int:
         ag = pct_val([x["success"] == x["adequate"] for x in allfits])
         agP = pct_val([x["success"] == x["adequate"] for x in P if x["success"] is not None])
         times = [x["time"] for x in P]
+        real = [r for r in recs if r["kind"] == "real"]
+        Pp = [r["propose"] for r in real if adequate(r["rms_passive"], r["rms_kk"])]
+        Pn = [(r["propose"], r["rms_passive"]) for r in real
+              if not adequate(r["rms_passive"], r["rms_kk"])]
         tmed, tmax = statistics.median(times), max(times)
         rows = [
             ["proposal adequate", ">= 98 %", f"{ad:.1f} % of {len(P)}", "PASS" if ad >= 98 else "MISS"],
             ["success agrees (all fits)", ">= 98 %", f"{ag:.1f} % of {len(allfits)}" if ag is not None else "n/a",
              "PASS" if ag is not None and ag >= 98 else "MISS"],
             ["  of which proposals", "(info)", f"{agP:.1f} % of {len(P)}" if agP is not None else "n/a", ""],
+            ["  spectra a passive model can describe", "(info)",
+             f"{len(Pp)} of {len(P)} (non-negative RC + RL reference adequate)", ""],
+            ["  proposal adequate among them", "(info)",
+             f"{pct_val([x['adequate'] for x in Pp]):.1f} % of {len(Pp)}" if Pp else "n/a", ""],
+            ["  proposal within 1.25x the passive bound, the rest", "(info)",
+             f"{pct_val([x['rms'] <= 1.25 * rp for x, rp in Pn]):.1f} % of {len(Pn)}" if Pn else "n/a", ""],
             ["median propose time", "<= 0.3 s", f"{tmed:.3f} s", "PASS" if tmed <= 0.3 else "MISS"],
             ["max propose time", "<= 3 s", f"{tmax:.3f} s ({sum(t > 3 for t in times)} over)",
              "PASS" if tmax <= 3 else "MISS"],
@@ -733,10 +751,11 @@ def main(argv: list[str] | None = None) -> int:
         ratio = x["rms"] / r["rms_kk"] if r["rms_kk"] > 0 else np.inf
         return [f"{r['file']}#{r['index']}", role, f"{x['rms'] * 100:.2f} %" if np.isfinite(x["rms"]) else "inf",
                 f"{r['rms_kk'] * 100:.2f} %", f"{ratio:.1f}" if np.isfinite(ratio) else "inf",
+                f"{r['rms_passive'] * 100:.2f} %",
                 "ok" if x["adequate"] else "INADEQUATE", {True: "True", False: "False", None: "error"}[x["success"]],
                 (x.get("circuit") or x.get("error") or "")[:60] if role == "propose" else (x.get("error") or "")[:60]]
 
-    head = ["spectrum", "fit", "rms_fit", "rms_kk", "ratio", "reference", "success", "proposed circuit / error"]
+    head = ["spectrum", "fit", "rms_fit", "rms_kk", "ratio", "passive", "reference", "success", "proposed circuit / error"]
     worst = sorted([t for t in real_rows if t[1] == "propose"],
                    key=lambda t: -(t[2]["rms"] / max(t[0]["rms_kk"], 1e-12)))[: a.worst]
     print(f"Worst proposals on real spectra (by rms_fit / rms_kk, top {len(worst)})")

@@ -43,6 +43,9 @@ from .circuit import parse
 from .data.spectrum import Spectrum
 from .errors import EisfitError, EisfitWarning, FitError
 from .fitting import fit as _fit
+from .fitting.verdict import BAND_POINTS, NOISE_FLOOR, NOISE_RATIO_LIMIT
+from .linear import series_columns, voigt_columns, voigt_tau
+from .linear.solve import nnls_lsq
 from .relaxation.inversion import drt as _drt
 from .relaxation.result import DRTResult
 from .results import FrozenDict
@@ -70,7 +73,8 @@ class Proposal:
         2.5× those of a Kramers–Kronig test circuit on the same data, overall and in every
         band, or below 0.5 % of |Z|).
     message : str
-        How the search ended, and how far the best candidate is when none is adequate.
+        How the search ended, and how far the best candidate is when none is adequate
+        (and whether any passive circuit could do better: see ``passive_rms``).
     n_arcs : int
         Number of RC/RQ arcs in ``circuit`` (tails and inductors are not counted).
     diffusion : str or None
@@ -86,6 +90,13 @@ class Proposal:
         Fits of all candidates, in the order of ``candidates``.
     drt : DRTResult
         The DRT the candidates were built from.
+    passive_rms : float or None
+        When no candidate is adequate: the relative RMS residual of the best *passive*
+        relaxation model of the same points (a non-negative sum of RC and RL relaxations
+        plus R∞, L and 1/C, by NNLS). That is the limit of every ladder of R, C, CPE,
+        Warburg, L, La and R‖L elements; when it is itself inadequate, the data need a
+        negative resistance (an instrument or reference-electrode artefact) and the
+        message says so and where. None when a candidate is adequate.
     """
 
     circuit: Any
@@ -97,6 +108,7 @@ class Proposal:
     _table: Any = field(repr=False)
     fits: tuple = field(repr=False)
     drt: DRTResult = field(repr=False)
+    passive_rms: float | None = None
 
     @property
     def candidates(self):
@@ -117,6 +129,38 @@ class Proposal:
 
         return (f"<p>{html.escape(repr(self))}: {html.escape(self.message)}</p>"
                 + self.candidates.drop(columns=["circuit"]).to_html(index=False))
+
+
+#: Relaxation times per decade of the passive reference (:func:`_passive_limit`).
+PASSIVE_PER_DECADE = 8
+
+
+def _passive_limit(freq: np.ndarray, Z: np.ndarray) -> tuple[float, float, float]:
+    """The best passive relaxation model of ``(freq, Z)``: its relative RMS residual and
+    the band (f_lo, f_hi) of :data:`BAND_POINTS` points where it misses most.
+
+    Z_p = R∞ + jωL + 1/(jωC) + Σ R_k/(1 + jωτ_k) + Σ G_k·jωτ_k/(1 + jωτ_k), every
+    coefficient ≥ 0, τ_k a third of a decade beyond the measured band on both sides: the
+    Foster form of any R–C network in series with any R–L network, hence the limit of
+    every ladder :func:`propose` can build (a CPE or a Warburg is a positive distribution
+    of RC relaxations, La of RL ones). Lin-KK's coefficients are free in sign; where it
+    describes the data and this does not, the data need a negative resistance.
+    """
+    decades = float(np.log10(freq.max() / freq.min())) + 2 / 3
+    tau = voigt_tau(freq, max(2, round(PASSIVE_PER_DECADE * decades)), extend=1 / 3)
+    series = series_columns(freq, capacitance=True)
+    K = np.column_stack([series.K, voigt_columns(freq, tau), voigt_columns(freq, tau, True)])
+    w = 1.0 / np.abs(Z)
+    A = np.vstack([(K * w[:, None]).real, (K * w[:, None]).imag])
+    scale = np.linalg.norm(A, axis=0)
+    scale[scale == 0] = 1.0
+    x = nnls_lsq(A / scale, np.concatenate([(Z * w).real, (Z * w).imag])) / scale
+    e2 = np.abs((Z - K @ x) * w) ** 2
+    k = min(BAND_POINTS, e2.size)
+    c = np.concatenate(([0.0], np.cumsum(e2)))
+    i = int(np.argmax(c[k:] - c[:-k]))
+    band = freq[i:i + k]
+    return float(np.sqrt(np.mean(e2))), float(band.min()), float(band.max())
 
 
 #: Relative residual below which a fit counts as exact when candidates are ranked.
@@ -242,10 +286,11 @@ def propose(
             try:
                 fr = _fit(circuit, data, init=_init(spec, res.R_inf), weight=weight,
                           multistart=multistart, max_nfev=max_nfev)
-                if not fr.success and not any(r["success"] for r in rows):
-                    # a poor fit from the DRT's (or the parent's) values may be a local
-                    # minimum: the candidate is judged by the better of that start and the
-                    # fitter's own automatic one
+                if not fr.success and not any(r["success"] for r in rows) and any(
+                        g.n_params < fr.n_params and g.chi2 < fr.chi2 for g in fits):
+                    # worse than a smaller candidate: the start from the DRT's (or the
+                    # parent's) values left it in a local minimum, so it is judged by the
+                    # better of that start and the fitter's own automatic one
                     auto = _fit(circuit, data, weight=weight, multistart=multistart,
                                 max_nfev=max_nfev)
                     if auto.chi2 < fr.chi2:
@@ -319,6 +364,7 @@ def propose(
     best, best_spec = fits[0], used[int(order[0])]
     adequate = bool(best.success)
     n_tried = len(table)
+    passive = None
     if adequate:
         how = "from the DRT" if not widened else f"after {widened} widening round(s)"
         message = f"{best.circuit} describes the data ({how}; {n_tried} candidates fitted)"
@@ -329,6 +375,17 @@ def propose(
             f"leaves residuals {best.noise_ratio:.1f}× those of a Kramers–Kronig test "
             f"circuit: {best.message}"
         )
+        passive, lo, hi = _passive_limit(res.freq, res.Z)
+        if passive > max(NOISE_RATIO_LIMIT * best.reference_rms, NOISE_FLOOR):
+            message += (
+                f". No passive circuit can describe these data either: the best non-negative "
+                f"sum of RC and RL relaxations leaves {passive:.2%} "
+                f"({passive / best.reference_rms:.1f}× the reference), most at "
+                f"{lo:.3g}–{hi:.3g} Hz, while the reference, whose resistances are free in "
+                "sign, describes them: the data need a negative resistance there, the mark of "
+                "an instrument or reference-electrode artefact or of a cell that changed "
+                "during the sweep (check those points, or mask them)"
+            )
     return Proposal(
         circuit=best.circuit,
         fit=best,
@@ -339,4 +396,5 @@ def propose(
         _table=table,
         fits=tuple(fits),
         drt=res,
+        passive_rms=passive,
     )

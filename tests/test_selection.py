@@ -124,6 +124,48 @@ def test_a_stuck_candidate_gets_the_fitters_own_start():
     assert rms <= 2.5 * ref, (rms, ref, str(p.circuit))
 
 
+def _plain_passive_rms(f, Z, per_decade=8):
+    """Independent passive bound (scipy NNLS): non-negative R∞, L, 1/C, RC and RL relaxations
+    on log-spaced τ a third of a decade beyond the measured band."""
+    from scipy.optimize import nnls
+
+    w = 2 * np.pi * f
+    M = round(per_decade * (np.log10(f.max() / f.min()) + 2 / 3))
+    tau = np.logspace(np.log10(1 / w.max()) - 1 / 3, np.log10(1 / w.min()) + 1 / 3, M)
+    x = 1j * np.outer(w, tau)
+    K = np.column_stack([np.ones(f.size), 1j * w, 1 / (1j * w), 1 / (1 + x), x / (1 + x)])
+    A = np.vstack([(K / np.abs(Z)[:, None]).real, (K / np.abs(Z)[:, None]).imag])
+    s = np.linalg.norm(A, axis=0)
+    c = nnls(A / s, np.concatenate([(Z / np.abs(Z)).real, (Z / np.abs(Z)).imag]),
+             maxiter=50 * A.shape[1])[0] / s
+    return float(np.sqrt(np.mean(np.abs((Z - K @ c) / Z) ** 2)))
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_data_no_passive_circuit_can_describe_are_named(sign):
+    """Twins: R0 = 5 Ω, two ZARCs and a fast RC arc of +6 Ω or of −6 Ω (a negative
+    resistance larger than R0, so Re Z < 0 at the highest frequencies, as instruments and
+    reference electrodes produce; Kramers–Kronig consistent, but no network of positive
+    elements has Re Z < 0). The first is adequate; the second is not, and the proposal says
+    that no passive circuit can do better, with a passive bound equal to an independent
+    NNLS and the band named above the ZARCs."""
+    Z = 5 + sign * rc(FREQ, 6.0, 1e-6) + zarc(FREQ, 20, 1e-4, 0.9) + zarc(FREQ, 30, 1e-1, 0.85)
+    spec = _spec(Z, 3)
+    p = ef.propose(spec)
+    if sign > 0:
+        assert p.adequate and p.passive_rms is None, p.message
+        return
+    ref = _plain_linkk_rms(spec.freq, spec.Z, 40)
+    bound = _plain_passive_rms(spec.freq, spec.Z)
+    assert bound > 2.5 * ref  # the ground truth: lin-KK describes it, no passive model does
+    assert not p.adequate and not p.fit.success
+    assert p.passive_rms == pytest.approx(bound, rel=1e-3)
+    assert "No passive circuit can describe these data" in p.message
+    lo, hi = (float(v) for v in
+              p.message.split("most at ")[1].split(" Hz")[0].replace("–", " ").split())
+    assert lo > 1e4  # the band named is where the negative arc is, not at the ZARCs
+
+
 def test_widening_finds_the_inductive_end_and_the_tail():
     """L - R - ZARC - ZARC - Ws: the search adds what the DRT candidates lack."""
     w = 2 * np.pi * FREQ
