@@ -12,9 +12,9 @@ peaks into a small set of candidate ladders and lets a parametric fit decide:
   reflective) instead of an arc, when the low-frequency end suggests one;
 
 each candidate is fitted with :func:`eisfit.fitting`, started from the peak positions and
-areas (and, while no candidate is adequate, also from the fitter's own automatic start, the
-better fit kept: a start from the DRT can leave an extra arc unused in a local minimum), and
-judged by the fit's verdict (residual within 2.5× that of a Kramers–Kronig
+areas (and, while no candidate is adequate, a candidate that fits worse than a smaller one
+also from the fitter's own automatic start, the better fit kept: a start from the DRT can
+leave an extra arc unused in a local minimum), and judged by the fit's verdict (residual within 2.5× that of a Kramers–Kronig
 test circuit on the same data, overall and in every band).
 
 **When no candidate is adequate the search widens**, guided by where the best candidate
@@ -24,7 +24,10 @@ transmissive or reflective finite Warburg, or a semi-infinite Warburg; the rest 
 more arc (at the worst band, or by splitting the broadest arc) or R‖CPE instead of
 R‖C arcs. Each round starts from the best fit so far; the search stops at the first
 adequate model or at ``max_elements`` arcs plus tail. If nothing is adequate,
-``Proposal.adequate`` is False and ``message`` says how far the best candidate is.
+``Proposal.adequate`` is False and ``message`` says how far the best candidate is, and
+whether any passive circuit could do better: ``Proposal.passive_rms`` is the residual of the
+best non-negative sum of RC and RL relaxations (the limit of every ladder built here); when
+even that is inadequate the data need a negative resistance, and the message names the band.
 
 Candidates are ranked adequate first, then by BIC (AIC and a residual-whiteness statistic
 are reported too); BIC weights ``exp(−ΔBIC/2)`` give the relative support of each.
