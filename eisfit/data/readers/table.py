@@ -70,8 +70,8 @@ def sniff(head: str | bytes, path: Any = None) -> float:
         parts = split_line(ln, sep)
         if len(parts) >= 2 and sum(is_number(p, si=True) for p in parts) >= 2:
             numeric += 1
-    if numeric >= 2:
-        return 0.3
+            if numeric >= 2:  # the score cannot change with more lines
+                return 0.3
     if lines:
         first = lines[0]
         sep = "\t" if "\t" in first else ";" if ";" in first else "," if "," in first else None
