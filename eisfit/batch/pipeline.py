@@ -28,9 +28,10 @@ from ..errors import EisfitWarning
 from ..fitting import FitOptions
 from .cache import FitCache
 from .execute import make_executor
+from .inputs import natural_key
 from .models import ModelPlan
 from .outcome import SpectrumOutcome, document_from_json, outcomes_to_json
-from .report import cell_figures, render_figure, warm_plotting
+from .report import breakdown_rows, cell_figures, render_figure, warm_plotting
 from .result import BatchResult
 from .tables import (
     PARAM_COLUMNS, SPECTRA_COLUMNS, CsvSink, MemorySink, meta_columns, outcome_rows,
@@ -186,9 +187,11 @@ class Tabulated:
     spectra: Any
     growth: Any
     failures: Any
-    trend: Any  # resistances and groups per spectrum (for growth and the report)
+    ends: Any  # resistances of each cell's first and last good spectrum (the breakdown)
+    left_out: tuple[str, ...]  # resistances the data do not determine in some spectrum
+    n_cells: int  # cells with resistances
     shown: dict[str, list[SpectrumOutcome]]  # cell → outcomes the report draws
-    cell_trend: dict[str, Any]  # cell → its rows of ``trend`` (DataFrame), for shown cells
+    cell_trend: dict[str, Any]  # cell → its resistances and groups (DataFrame), shown cells
     meta_kinds: dict[str, str]
     counts: dict[str, int]
 
@@ -222,14 +225,15 @@ def tabulate(p: Plan, store: _Store, on_cell=None) -> Tabulated:
         param_sink = CsvSink(p.out / "parameters.csv", par_cols)
     else:
         spectra_sink, param_sink = MemorySink(spec_cols), MemorySink(par_cols)
-    trend_rows, failures = [], []
+    failures = []
+    growth_parts, ends, left_out = [], [], set()  # per cell: no table of every spectrum kept
     refs: dict[str, list[tuple[str, int, bool]]] = {}
     counts = {"spectra": 0, "failed": 0, "poor_fits": 0}
     shown: dict[str, list[SpectrumOutcome]] = {}
     cell_trend: dict[str, Any] = {}
     try:
         for cell, chain in p.chains.items():
-            first_row = len(trend_rows)
+            trend_rows = []
             for pid in chain:
                 for r in store.rows(pid):
                     rel = r["file"]
@@ -256,9 +260,16 @@ def tabulate(p: Plan, store: _Store, on_cell=None) -> Tabulated:
                 sel = with_drt if with_drt else [cand[i] for i in picks(len(cand))]
                 shown[cell] = [o for o in (store.outcome(rel, idx) for rel, idx, _ in sel)
                                if o is not None]
-                cell_trend[cell] = pd.DataFrame(trend_rows[first_row:], columns=par_cols)
+                cell_trend[cell] = pd.DataFrame(trend_rows, columns=par_cols)
                 if on_cell is not None:
                     on_cell(cell, shown[cell], cell_trend[cell])
+            if trend_rows:
+                cdf = cell_trend.get(cell)
+                cdf = pd.DataFrame(trend_rows, columns=par_cols) if cdf is None else cdf
+                growth_parts.append((natural_key(str(cell)), growth_table(cdf)))
+                rows, out = breakdown_rows(cdf)
+                ends.append(rows)
+                left_out |= out
     except BaseException:
         for s in (spectra_sink, param_sink):
             if isinstance(s, CsvSink):
@@ -266,10 +277,13 @@ def tabulate(p: Plan, store: _Store, on_cell=None) -> Tabulated:
         raise
     spectra = spectra_sink.close()
     parameters = param_sink.close()
-    trend = pd.DataFrame(trend_rows, columns=par_cols)
-    grow = growth_table(trend) if len(trend) else pd.DataFrame()
-    return Tabulated(parameters, spectra, grow, pd.DataFrame(failures, columns=spec_cols), trend,
-                     shown, cell_trend, kinds, counts)
+    parts = [g for _, g in sorted(growth_parts, key=lambda t: t[0]) if len(g)]
+    grow = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    ends_df = (pd.concat(ends, ignore_index=True) if ends
+               else pd.DataFrame(columns=par_cols))
+    return Tabulated(parameters, spectra, grow, pd.DataFrame(failures, columns=spec_cols),
+                     ends_df, tuple(sorted(left_out)), len(growth_parts), shown, cell_trend,
+                     kinds, counts)
 
 
 # ---------------------------------------------------------------------------------------

@@ -266,16 +266,27 @@ def _trend(plt, cell, cdf, xname, xlabel=None):
     return fig
 
 
-def _breakdown(plt, trend, cells):
-    """Stacked bars: first vs last spectrum of each cell, one segment per physical role.
+def breakdown_rows(cdf):
+    """What the breakdown needs of one cell's resistance rows: the parameter rows of its
+    first and last successful spectrum, and the parameters flagged in any of its spectra
+    (a run keeps these, not every row)."""
+    res = cdf[(cdf["kind"] == "parameter") & cdf["success"].astype(bool)]
+    keys = list(zip(res["file"], res["spectrum"]))
+    ends = {keys[0], keys[-1]} if keys else set()
+    return res[[k in ends for k in keys]], set(_poorly_determined(res))
+
+
+def _breakdown(plt, ends, cells, left_out):
+    """Stacked bars: first vs last spectrum of each cell, one segment per physical role
+    (``ends``: the rows :func:`breakdown_rows` keeps).
 
     Resistances the data do not pin down (an arc beyond the measured band, a confidence
-    interval wider than a decade) are left out of the bars, as out of the default total,
-    and named in the title: stacked, an extrapolated resistance would dwarf the measured ones.
+    interval wider than a decade, in any spectrum: ``left_out``) are left out of the bars,
+    as out of the default total, and named in the title: stacked, an extrapolated
+    resistance would dwarf the measured ones.
     """
-    res = trend[(trend["kind"] == "parameter") & trend["success"].astype(bool)]
-    left_out = _poorly_determined(res)
-    res = res[~res["parameter"].isin(left_out)]
+    left_out = list(left_out)
+    res = ends[~ends["parameter"].isin(left_out)]
     if res.empty:
         return None
     bars = []
@@ -371,7 +382,7 @@ def write_report(result: Any, tab: Any, out: str | Path, executor=None, started=
 
     out = Path(out)
     figdir = out / "figures"
-    growth, trend = result.growth, tab.trend
+    growth = result.growth
     opts = result.options
     parts: list[str] = []
     notes: list[str] = []
@@ -382,9 +393,9 @@ def write_report(result: Any, tab: Any, out: str | Path, executor=None, started=
         jobs[name] = (builder, args)
         return f"\x00{name}\x00"
 
-    if len(trend):
+    if tab.n_cells:
         parts.append("<h2>Before / after breakdown by physical role</h2><div class='figs'>"
-                     + fig("breakdown", "breakdown", trend, cells) + "</div>")
+                     + fig("breakdown", "breakdown", tab.ends, cells, tab.left_out) + "</div>")
     for cell in cells:
         outs = tab.shown[cell]
         safe = _safe(cell)
@@ -409,9 +420,8 @@ def write_report(result: Any, tab: Any, out: str | Path, executor=None, started=
             images[f"\x00{name}\x00"] = _img(base64.b64encode(png).decode("ascii"), name)
     parts = [re.sub("\x00[^\x00]*\x00", lambda m: images.get(m.group(0), ""), x)
              for x in parts]
-    n_cells = len(set(trend["cell"].astype(str))) if len(trend) else 0
-    if n_cells > len(cells):
-        notes.append(f"figures for {len(cells)} of {n_cells} cells; the tables list all")
+    if tab.n_cells > len(cells):
+        notes.append(f"figures for {len(cells)} of {tab.n_cells} cells; the tables list all")
     gcols = [c for c in ("cell", "parameter", "kind", "role", "n", "x", "first", "first_stderr",
                          "last", "last_stderr", "change", "change_stderr", "change_pct",
                          "slope", "slope_ci_low", "slope_ci_high", "first_ohm_cm2",

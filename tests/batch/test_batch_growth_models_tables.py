@@ -154,3 +154,25 @@ def test_default_total_leaves_out_an_arc_beyond_the_band():
     assert rows["R2"]["poorly_determined"]
     asked = {r["parameter"]: r for r in parameter_fields(o, {"total": ["R0", "R1", "R2"]}, {})}
     assert asked["total"]["value"] == pytest.approx(fr["R0"] + fr["R1"] + fr["R2"])
+
+
+def test_breakdown_keeps_the_ends_and_every_flag():
+    """What a run keeps of a cell for the breakdown: the parameter rows of its first and last
+    *successful* spectra, and a parameter flagged in any spectrum (here only in the middle
+    one, which is not kept)."""
+    from eisfit.batch.report import breakdown_rows
+
+    rows = []
+    for k, (ok, flag) in enumerate([(False, False), (True, False), (True, True), (True, False),
+                                    (False, False)]):
+        for p in ("R0", "R1", "R2"):
+            rows.append({"file": f"f{k}", "spectrum": 0, "cell": "c", "parameter": p,
+                         "kind": "parameter", "success": ok, "value": 1.0, "stderr": 0.1,
+                         "poorly_determined": flag and p == "R2"})
+        rows.append({"file": f"f{k}", "spectrum": 0, "cell": "c", "parameter": "total",
+                     "kind": "group", "success": ok, "value": 3.0, "stderr": 0.2,
+                     "poorly_determined": False})
+    kept, left_out = breakdown_rows(pd.DataFrame(rows))
+    assert sorted(set(kept["file"])) == ["f1", "f3"]
+    assert set(kept["kind"]) == {"parameter"} and len(kept) == 6
+    assert left_out == {"R2"}

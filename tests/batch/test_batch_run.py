@@ -352,3 +352,18 @@ def test_cells_from_a_column_inside_one_wide_file(tmp_path):
     sp = serial.spectra
     assert list(sp[sp["seriesIdx"] == 1]["cycle"]) == [1, 2, 3, 4, 5, 6]
     pd.testing.assert_frame_equal(serial.parameters[STABLE], par.parameters[STABLE])
+
+
+def test_growth_is_taken_cell_by_cell_as_from_the_whole_table(tmp_path):
+    """The run takes growth one cell at a time (it keeps no table of every spectrum): the
+    result equals :func:`ef.batch.growth` of the whole parameters table read back, cells
+    in natural order (cell2 before cell10)."""
+    folder = make_folder(tmp_path / "d", cells=3, cycles=5)
+    for f in folder.glob("cell2_*"):  # a cell name that sorts differently as text
+        f.rename(f.with_name(f.name.replace("cell2_", "cell10_")))
+    r = _run(folder, tmp_path / "out")
+    whole = ef.batch.growth(pd.read_csv(tmp_path / "out" / "parameters.csv"))
+    assert list(r.growth["cell"].astype(str)) == list(whole["cell"].astype(str))
+    assert list(dict.fromkeys(r.growth["cell"].astype(str))) == ["cell0", "cell1", "cell10"]
+    pd.testing.assert_frame_equal(r.growth.reset_index(drop=True), whole.reset_index(drop=True),
+                                  check_dtype=False, check_like=True)
