@@ -28,7 +28,7 @@ BOOL_COLUMNS = {"success", "at_bound", "poorly_determined", "kk_passed", "warm_s
 INT_COLUMNS = {"spectrum", "n_points", "nfev"}
 
 
-def parquet_from_csv(src: Path, dest: Path, meta_kinds: dict[str, str], chunk: int = 20_000) -> None:
+def parquet_from_csv(src: Path, dest: Path, meta_kinds: dict[str, str], chunk: int = 5_000) -> None:
     """Convert a table CSV into Parquet in row groups of ``chunk`` rows (bounded memory)."""
     import pandas as pd
     import pyarrow as pa
