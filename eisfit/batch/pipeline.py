@@ -279,8 +279,8 @@ def tabulate(p: Plan, store: _Store, on_cell=None) -> Tabulated:
     parameters = param_sink.close()
     parts = [g for _, g in sorted(growth_parts, key=lambda t: t[0]) if len(g)]
     grow = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-    ends_df = (pd.concat(ends, ignore_index=True) if ends
-               else pd.DataFrame(columns=par_cols))
+    ends = [e for e in ends if len(e)]  # (pandas drops the columns of empty frames)
+    ends_df = pd.concat(ends, ignore_index=True) if ends else pd.DataFrame(columns=par_cols)
     return Tabulated(parameters, spectra, grow, pd.DataFrame(failures, columns=spec_cols),
                      ends_df, tuple(sorted(left_out)), len(growth_parts), shown, cell_trend,
                      kinds, counts)

@@ -367,3 +367,15 @@ def test_growth_is_taken_cell_by_cell_as_from_the_whole_table(tmp_path):
     assert list(dict.fromkeys(r.growth["cell"].astype(str))) == ["cell0", "cell1", "cell10"]
     pd.testing.assert_frame_equal(r.growth.reset_index(drop=True), whole.reset_index(drop=True),
                                   check_dtype=False, check_like=True)
+
+
+def test_a_run_where_every_fit_is_poor_still_writes_its_report(tmp_path):
+    """One arc fitted to two-arc spectra: every fit is poor, growth is empty, and the report
+    is still written (no note that it was not), its breakdown left out."""
+    folder = make_folder(tmp_path / "d", cells=2, cycles=3)
+    r = ef.batch.run(folder, "R0 - (R1 | C1)", out=tmp_path / "out", pattern=PATTERN, n_jobs=1)
+    assert not r.spectra["success"].astype(bool).any()
+    assert len(r.growth) == 0
+    assert (tmp_path / "out" / "report.html").exists(), r.notes
+    assert not any("report" in n for n in r.notes), r.notes
+    assert not (tmp_path / "out" / "figures" / "breakdown.png").exists()
