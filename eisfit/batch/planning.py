@@ -204,14 +204,16 @@ def _cells(files, pre_meta, defaults, hashes, cell_column, order_by, chunk):
 
 
 def _auto_models(p: Plan, executor) -> dict[str, str]:
-    """One DRT-proposed model per cell (from its first and last file), cached."""
+    """One DRT-proposed model per cell (from its first and last spectrum that can be read),
+    cached."""
     todo, found = [], {}
     for cell, chain in p.chains.items():
-        ends = [p.parts[chain[0]]] + ([p.parts[chain[-1]]] if len(chain) > 1 else [])
-        items = [(str(pt.path), pt.indices[0] if pt.indices else 0) for pt in ends]
-        if len(chain) == 1 and ends[0].indices and len(ends[0].indices) > 1:
-            items.append((str(ends[0].path), ends[0].indices[-1]))
-        key = _key("auto", [(p.hashes[pt.rel], i) for pt, (_, i) in zip(ends * 2, items)])
+        pts = [p.parts[q] for q in chain]
+        front = tuple((str(pt.path), pt.indices[0] if pt.indices else 0) for pt in pts)
+        back = tuple((str(pt.path), pt.indices[-1] if pt.indices else -1)
+                     for pt in reversed(pts))
+        items = (front, back)
+        key = _key("auto", [(p.hashes[pt.rel], pt.indices) for pt in pts])
         hit = p.cache.get_any(key) if p.cache is not None else None
         if hit and hit.get("text"):
             found[cell] = hit["text"]

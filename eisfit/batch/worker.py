@@ -458,23 +458,36 @@ def _run_joint(task: Task) -> list[list[SpectrumOutcome]]:
     return out
 
 
-def propose_task(items: tuple[tuple[str, int], ...]) -> dict[str, Any]:
-    """DRT model proposal for one cell: the adequate proposal with most arcs over the
-    spectra ``(path, index in file)`` (its first and last).
+def propose_task(ends: tuple[tuple[tuple[str, int], ...], ...]) -> dict[str, Any]:
+    """DRT model proposal for one cell: the adequate proposal with most arcs over its first
+    and its last spectrum.
 
-    Returns ``{"text": circuit text or None, "n_arcs": int, "error": str or None}``.
+    ``ends``: for each end, the candidates ``(path, index in file)`` from that end inwards
+    (index -1: the file's last spectrum); at each end the first that can be read and
+    proposed for is used — a settings file, a licence or a GCPL file at the start of a
+    folder does not leave the whole cell without a model.
+
+    Returns ``{"text": circuit text or None, "n_arcs": int, "adequate": bool,
+    "error": str or None}``.
     """
     best: dict[str, Any] = {"text": None, "n_arcs": -1, "adequate": False, "error": None}
-    errors = []
-    for p, index in items:
-        try:
-            prop = propose(read(p)[index])
-            key = (prop.adequate, prop.n_arcs)
-            if best["text"] is None or key > (best["adequate"], best["n_arcs"]):
-                best.update(text=str(prop.circuit), n_arcs=int(prop.n_arcs),
-                            adequate=bool(prop.adequate))
-        except Exception as e:
-            errors.append(f"{p}: {_err(e)}")
+    errors, done = [], set()
+    for candidates in ends:
+        for p, index in candidates:
+            try:
+                spectra = read(p)
+                spec = spectra[index]
+                where = (p, index % len(spectra))
+                if where not in done:
+                    prop = propose(spec)
+                    done.add(where)
+                    key = (prop.adequate, prop.n_arcs)
+                    if best["text"] is None or key > (best["adequate"], best["n_arcs"]):
+                        best.update(text=str(prop.circuit), n_arcs=int(prop.n_arcs),
+                                    adequate=bool(prop.adequate))
+                break
+            except Exception as e:
+                errors.append(f"{p}: {_err(e)}")
     if best["text"] is None:
         best["error"] = "; ".join(errors) or "no proposal"
     return best

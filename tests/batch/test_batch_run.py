@@ -379,3 +379,19 @@ def test_a_run_where_every_fit_is_poor_still_writes_its_report(tmp_path):
     assert (tmp_path / "out" / "report.html").exists(), r.notes
     assert not any("report" in n for n in r.notes), r.notes
     assert not (tmp_path / "out" / "figures" / "breakdown.png").exists()
+
+
+def test_auto_model_skips_files_at_the_ends_that_hold_no_spectrum(tmp_path):
+    """A lab folder whose cell starts with an instrument settings file and ends with a
+    text file of numbers that is not a spectrum: the automatic model comes from the first
+    and last spectra that can be read, and every spectrum of the cell is fitted with it."""
+    folder = make_folder(tmp_path / "d", cells=1, cycles=4, noise=0.002)
+    (folder / "cell0_cycle0.csv").write_text("technique,PEIS\nloops,4\n")  # sorts first
+    (folder / "cell0_cycle9.csv").write_text("time_s,voltage_V\n0,3.7\n1,3.6\n")  # last
+    res = ef.batch.run(folder, "auto", pattern=PATTERN, n_jobs=1, report=False, kk=False)
+    assert set(res.options["auto_models"]) == {"cell0"}
+    c = ef.parse(res.options["auto_models"]["cell0"])
+    assert sum(e.kind == "R" for e in c.elements) >= 3  # series R + two arcs
+    fitted = res.spectra[res.spectra["status"] != "failed"]
+    assert sorted(fitted["cycle"]) == [1, 2, 3, 4]
+    assert set(res.failures["file"]) == {"cell0_cycle0.csv", "cell0_cycle9.csv"}
