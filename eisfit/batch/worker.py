@@ -489,5 +489,5 @@ def propose_task(ends: tuple[tuple[tuple[str, int], ...], ...]) -> dict[str, Any
             except Exception as e:
                 errors.append(f"{p}: {_err(e)}")
     if best["text"] is None:
-        best["error"] = "; ".join(errors) or "no proposal"
+        best["error"] = "; ".join(dict.fromkeys(errors)) or "no proposal"  # each file once
     return best
