@@ -64,12 +64,22 @@ def line_fit(x: Any, y: Any, se: Any = None, level: float = 0.95) -> dict[str, f
     if n < 2 or np.ptp(x) == 0:
         return nan
     weighted = s is not None and np.all(np.isfinite(s)) and np.all(s > 0)
-    w = 1.0 / s**2 if weighted else np.ones(n)
+    # weights relative to the best-known point (1/s² itself overflows for the errors of
+    # exact data); the covariance is scaled back by s_min²
+    s0 = float(s.min()) if weighted else 1.0
+    with np.errstate(over="ignore", under="ignore"):
+        w = (s0 / s) ** 2 if weighted else np.ones(n)
     X = np.column_stack([np.ones(n), x])
     XtW = X.T * w
     A = XtW @ X
-    beta = np.linalg.solve(A, XtW @ y)
-    cov = np.linalg.inv(A)
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            beta = np.linalg.solve(A, XtW @ y)
+        cov = np.linalg.inv(A) * s0**2
+    except np.linalg.LinAlgError:  # all weight on one x: no line
+        return nan
+    if not np.all(np.isfinite(beta)):  # values beyond float range (a degenerate fit)
+        return nan
     out = dict(nan)
     out["intercept"], out["slope"] = float(beta[0]), float(beta[1])
     if n == 2:
@@ -78,7 +88,9 @@ def line_fit(x: Any, y: Any, se: Any = None, level: float = 0.95) -> dict[str, f
         q = float(ndtri(0.5 + level / 2))
     else:
         r = y - X @ beta
-        chi2_red = float((w * r**2).sum() / (n - 2))
+        with np.errstate(over="ignore"):  # errors of exact data: the scatter is "infinite"
+            z = r / s if weighted else r
+            chi2_red = float((z**2).sum() / (n - 2))
         out["chi2_red"] = chi2_red
         # scale by the scatter about the line (exact data still keeps the fit errors)
         cov = cov * (max(chi2_red, 1.0) if weighted else chi2_red)

@@ -39,6 +39,38 @@ def test_line_fit_weighted_exact_data_uses_fit_errors():
     assert r["slope_stderr"] == pytest.approx(math.sqrt(S / (S * Sxx - Sx**2)), rel=1e-10)
 
 
+@pytest.mark.parametrize("scale", [1e-160, 1e-100, 1.0, 1e100])
+def test_line_fit_errors_at_any_scale(scale):
+    """The errors of exact (simulated) data can be 1e-160 Ω: 1/se² overflows. The slope and
+    its error still follow the closed form (which scales with se), without a warning."""
+    import warnings
+
+    x = np.array([0.0, 1.0, 2.0, 4.0])
+    y = 1.0 + 2.0 * x
+    se = scale * np.array([0.1, 0.2, 0.1, 0.4])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = line_fit(x, y, se)
+    w = 1 / np.array([0.1, 0.2, 0.1, 0.4]) ** 2
+    S, Sx, Sxx = w.sum(), (w * x).sum(), (w * x * x).sum()
+    assert r["slope"] == pytest.approx(2.0, rel=1e-12)
+    assert r["slope_stderr"] == pytest.approx(scale * math.sqrt(S / (S * Sxx - Sx**2)),
+                                              rel=1e-10)
+
+
+def test_line_fit_of_values_beyond_float_range_is_undetermined():
+    """A degenerate fit's resistance of 1e308 Ω: no line (NaN), and no overflow warning."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = line_fit(np.arange(4.0), np.array([1.0, 2.0, 1e308, 3.0]))
+        # scatter of 1 Ω about the line with errors of 1e-200 Ω: an infinite χ², no warning
+        q = line_fit(np.arange(4.0), np.array([0.0, 2.0, 1.0, 3.0]), np.full(4, 1e-200))
+    assert all(math.isnan(v) for v in r.values())
+    assert q["chi2_red"] == math.inf and q["slope"] == pytest.approx(0.8)
+
+
 def test_line_fit_ci_coverage_on_noisy_lines():
     rng = np.random.default_rng(5)
     x = np.arange(10.0)
