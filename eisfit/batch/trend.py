@@ -65,7 +65,7 @@ def line_fit(x: Any, y: Any, se: Any = None, level: float = 0.95) -> dict[str, f
         return nan
     weighted = s is not None and np.all(np.isfinite(s)) and np.all(s > 0)
     # weights relative to the best-known point (1/s² itself overflows for the errors of
-    # exact data); the covariance is scaled back by s_min²
+    # exact data); the slope error is scaled back by s_min
     s0 = float(s.min()) if weighted else 1.0
     with np.errstate(over="ignore", under="ignore"):
         w = (s0 / s) ** 2 if weighted else np.ones(n)
@@ -75,7 +75,7 @@ def line_fit(x: Any, y: Any, se: Any = None, level: float = 0.95) -> dict[str, f
     try:
         with np.errstate(over="ignore", invalid="ignore"):
             beta = np.linalg.solve(A, XtW @ y)
-        cov = np.linalg.inv(A) * s0**2
+        var_b = float(np.linalg.inv(A)[1, 1])  # × s0²: the slope's variance
     except np.linalg.LinAlgError:  # all weight on one x: no line
         return nan
     if not np.all(np.isfinite(beta)):  # values beyond float range (a degenerate fit)
@@ -93,9 +93,9 @@ def line_fit(x: Any, y: Any, se: Any = None, level: float = 0.95) -> dict[str, f
             chi2_red = float((z**2).sum() / (n - 2))
         out["chi2_red"] = chi2_red
         # scale by the scatter about the line (exact data still keeps the fit errors)
-        cov = cov * (max(chi2_red, 1.0) if weighted else chi2_red)
+        var_b *= max(chi2_red, 1.0) if weighted else chi2_red
         q = float(stdtrit(n - 2, 0.5 + level / 2))
-    se_b = math.sqrt(max(float(cov[1, 1]), 0.0))
+    se_b = s0 * math.sqrt(max(var_b, 0.0))
     out["slope_stderr"] = se_b
     out["slope_ci_low"] = out["slope"] - q * se_b
     out["slope_ci_high"] = out["slope"] + q * se_b
