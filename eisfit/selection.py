@@ -14,8 +14,9 @@ peaks into a small set of candidate ladders and lets a parametric fit decide:
 each candidate is fitted with :func:`eisfit.fitting`, started from the peak positions and
 areas (and, while no candidate is adequate, a candidate that fits worse than a smaller one
 also from the fitter's own automatic start, the better fit kept: a start from the DRT can
-leave an extra arc unused in a local minimum), and judged by the fit's verdict (residual within 2.5× that of a Kramers–Kronig
-test circuit on the same data, overall and in every band).
+leave an extra arc unused in a local minimum), and judged by the fit's verdict (residual
+within 2.5× that of a Kramers–Kronig test circuit on the same data, overall and in every
+band).
 
 **When no candidate is adequate the search widens**, guided by where the best candidate
 misses: an inductive high-frequency end gets a series inductor ``L0``, then a modified
@@ -383,7 +384,7 @@ def propose(
             message += (
                 f". No passive circuit can describe these data either: the best non-negative "
                 f"sum of RC and RL relaxations leaves {passive:.2%} "
-                f"({passive / best.reference_rms:.1f}× the reference), most at "
+                f"(the reference {best.reference_rms:.2%}), most at "
                 f"{lo:.3g}–{hi:.3g} Hz, while the reference, whose resistances are free in "
                 "sign, describes them: the data need a negative resistance there, the mark of "
                 "an instrument or reference-electrode artefact or of a cell that changed "

@@ -161,7 +161,7 @@ def test_data_no_passive_circuit_can_describe_are_named(sign):
     assert not p.adequate and not p.fit.success
     assert p.passive_rms == pytest.approx(bound, rel=1e-3)
     assert "No passive circuit can describe these data" in p.message
-    lo, hi = (float(v) for v in
+    lo, _hi = (float(v) for v in
               p.message.split("most at ")[1].split(" Hz")[0].replace("–", " ").split())
     assert lo > 1e4  # the band named is where the negative arc is, not at the ZARCs
 
