@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from closed_form import FREQ, add_noise, rc, warburg_open, warburg_short, zarc
+from closed_form import FREQ, add_noise, plain_linkk_rms, rc, warburg_open, warburg_short, zarc
 
 import eisfit as ef
 from eisfit.selection import zarc_n_from_width
@@ -98,19 +98,6 @@ def test_no_adequate_model_is_said_so():
     assert not p.fit.success and not p.candidates["success"].any()
 
 
-def _plain_linkk_rms(f, Z, M):
-    """Independent lin-KK in plain numpy (R, L, C and M RC elements on the measured τ range):
-    the residual a Kramers–Kronig-consistent impedance reaches on these data."""
-    w = 2 * np.pi * f
-    tau = np.logspace(np.log10(1 / w.max()), np.log10(1 / w.min()), M)
-    K = np.column_stack([np.ones(f.size), 1j * w, 1 / (1j * w), 1 / (1 + 1j * np.outer(w, tau))])
-    wt = 1 / np.abs(Z)
-    A = np.vstack([K.real * wt[:, None], K.imag * wt[:, None]])
-    b = np.concatenate([Z.real * wt, Z.imag * wt])
-    r = A @ np.linalg.lstsq(A, b, rcond=None)[0] - b
-    return float(np.sqrt(np.mean(r[: f.size] ** 2 + r[f.size :] ** 2)))
-
-
 def test_a_stuck_candidate_gets_the_fitters_own_start():
     """A real ZPlot spectrum (impedance.py's example, 31 points, 300 kHz - 300 Hz) whose
     three-arc candidate, started from the DRT peaks, falls into the two-arc minimum: the
@@ -118,7 +105,7 @@ def test_a_stuck_candidate_gets_the_fitters_own_start():
     independent lin-KK (20 RC elements) of the same data."""
     spec = ef.read(Path(__file__).parent / "fixtures" / "exampleDataZPlot_noComments.z")[0]
     p = ef.propose(spec)
-    ref = _plain_linkk_rms(spec.freq, spec.Z, 20)
+    ref = plain_linkk_rms(spec.freq, spec.Z, 20)
     rms = float(np.sqrt(np.mean(np.abs((spec.Z - p.fit.impedance(spec.freq)) / spec.Z) ** 2)))
     assert p.adequate and p.fit.success, p.message
     assert rms <= 2.5 * ref, (rms, ref, str(p.circuit))
@@ -155,7 +142,7 @@ def test_data_no_passive_circuit_can_describe_are_named(sign):
     if sign > 0:
         assert p.adequate and p.passive_rms is None, p.message
         return
-    ref = _plain_linkk_rms(spec.freq, spec.Z, 40)
+    ref = plain_linkk_rms(spec.freq, spec.Z, 40)
     bound = _plain_passive_rms(spec.freq, spec.Z)
     assert bound > 2.5 * ref  # the ground truth: lin-KK describes it, no passive model does
     assert not p.adequate and not p.fit.success

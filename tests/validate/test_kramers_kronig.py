@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from closed_form import hn, warburg_open, warburg_short, zarc
+from closed_form import hn, plain_linkk_rms, warburg_open, warburg_short, zarc
 
 import eisfit as ef
 from eisfit.validate import KKResult, kk
@@ -65,18 +65,6 @@ def _drifting_ladder(drift):
     return 5 + zarc(F71, 20, 1e-4, 0.9) + R2 / (1 + (1j * W71 * 1e-1 * R2 / 50) ** 0.8)
 
 
-def _plain_linkk_rms(f, Z, M):
-    """Independent lin-KK in plain numpy: R, L, C and M RC elements on the measured τ range."""
-    w = 2 * np.pi * f
-    tau = np.logspace(np.log10(1 / w.max()), np.log10(1 / w.min()), M)
-    K = np.column_stack([np.ones(f.size), 1j * w, 1 / (1j * w), 1 / (1 + 1j * np.outer(w, tau))])
-    wt = 1 / np.abs(Z)
-    A = np.vstack([K.real * wt[:, None], K.imag * wt[:, None]])
-    b = np.concatenate([Z.real * wt, Z.imag * wt])
-    r = A @ np.linalg.lstsq(A, b, rcond=None)[0] - b
-    return float(np.sqrt(np.mean(r[: f.size] ** 2 + r[f.size :] ** 2)))
-
-
 @pytest.mark.parametrize("name", list(TOPOLOGIES))
 @pytest.mark.parametrize("sigma", [0.0, 2e-3, 1e-2])
 def test_consistent_spectra_pass(name, sigma):
@@ -100,8 +88,8 @@ def test_drifting_twin_fails(seed):
     # ground truth: an independent lin-KK with enough elements for the clean twin sees the
     # drift well above the noise
     clean = _drifting_ladder(0.0)
-    M = next(m for m in range(2, 60) if _plain_linkk_rms(F71, clean, m) < 1e-4)
-    assert _plain_linkk_rms(F71, drift, M) > 2.5 * sigma
+    M = next(m for m in range(2, 60) if plain_linkk_rms(F71, clean, m) < 1e-4)
+    assert plain_linkk_rms(F71, drift, M) > 2.5 * sigma
     r_clean = kk(ef.Spectrum(F71, noisy(clean, sigma, seed)))
     r_drift = kk(ef.Spectrum(F71, noisy(drift, sigma, seed)))
     assert r_clean.passed, r_clean.reason
@@ -118,8 +106,8 @@ def test_stated_sigma_detects_smaller_drift(seed):
     """A drift whose own KK residual is 1.5–2.5× the noise fails once σ is stated; the
     clean twin passes with the right σ, and fails with one 10× too small."""
     sigma = 2e-3
-    M = next(m for m in range(2, 60) if _plain_linkk_rms(F71, _drifting_ladder(0.0), m) < 1e-4)
-    assert 1.5 * sigma < _plain_linkk_rms(F71, _drifting_ladder(0.15), M) < 2.5 * sigma
+    M = next(m for m in range(2, 60) if plain_linkk_rms(F71, _drifting_ladder(0.0), m) < 1e-4)
+    assert 1.5 * sigma < plain_linkk_rms(F71, _drifting_ladder(0.15), M) < 2.5 * sigma
     clean = ef.Spectrum(F71, noisy(_drifting_ladder(0.0), sigma, seed))
     drift = ef.Spectrum(F71, noisy(_drifting_ladder(0.15), sigma, seed))
     assert kk(clean, sigma=sigma).passed
