@@ -191,7 +191,7 @@ class Tabulated:
     left_out: tuple[str, ...]  # resistances the data do not determine in some spectrum
     n_cells: int  # cells with resistances
     shown: dict[str, list[SpectrumOutcome]]  # cell → outcomes the report draws
-    cell_trend: dict[str, Any]  # cell → its resistances and groups (DataFrame), shown cells
+    cell_trend: dict[str, Any]  # shown cell → its resistances and groups (DataFrame or None)
     meta_kinds: dict[str, str]
     counts: dict[str, int]
 
@@ -254,18 +254,17 @@ def tabulate(p: Plan, store: _Store, on_cell=None) -> Tabulated:
                                    if q["unit"] == "Ω" and q["kind"] != "derived"]
                     if r["drawable"]:
                         refs.setdefault(cell, []).append((pid, r["spectrum"], r["drt"]))
+            cdf = pd.DataFrame(trend_rows, columns=par_cols) if trend_rows else None
             if cell in refs and len(shown) < MAX_CELLS:
                 cand = refs[cell]
                 with_drt = [x for x in cand if x[2]]
                 sel = with_drt if with_drt else [cand[i] for i in picks(len(cand))]
                 shown[cell] = [o for o in (store.outcome(rel, idx) for rel, idx, _ in sel)
                                if o is not None]
-                cell_trend[cell] = pd.DataFrame(trend_rows, columns=par_cols)
+                cell_trend[cell] = cdf
                 if on_cell is not None:
-                    on_cell(cell, shown[cell], cell_trend[cell])
-            if trend_rows:
-                cdf = cell_trend.get(cell)
-                cdf = pd.DataFrame(trend_rows, columns=par_cols) if cdf is None else cdf
+                    on_cell(cell, shown[cell], cdf)
+            if cdf is not None:
                 growth_parts.append((natural_key(str(cell)), growth_table(cdf)))
                 rows, out = breakdown_rows(cdf)
                 ends.append(rows)

@@ -285,7 +285,6 @@ def _breakdown(plt, ends, cells, left_out):
     as out of the default total, and named in the title: stacked, an extrapolated
     resistance would dwarf the measured ones.
     """
-    left_out = list(left_out)
     res = ends[~ends["parameter"].isin(left_out)]
     if res.empty:
         return None

@@ -463,9 +463,11 @@ def propose_task(ends: tuple[tuple[tuple[str, int], ...], ...]) -> dict[str, Any
     and its last spectrum.
 
     ``ends``: for each end, the candidates ``(path, index in file)`` from that end inwards
-    (index -1: the file's last spectrum); at each end the first that can be read and
-    proposed for is used — a settings file, a licence or a GCPL file at the start of a
-    folder does not leave the whole cell without a model.
+    (index -1: the file's last spectrum); at each end the first spectrum that can be read
+    is proposed for — a settings file, a licence or a GCPL file at the start of a folder
+    does not leave the whole cell without a model. A proposal that fails ends the search
+    at that end (a proposal costs a DRT and several fits: a cell of spectra none of which
+    can be proposed for must not be tried spectrum by spectrum).
 
     Returns ``{"text": circuit text or None, "n_arcs": int, "adequate": bool,
     "error": str or None}``.
@@ -476,18 +478,22 @@ def propose_task(ends: tuple[tuple[tuple[str, int], ...], ...]) -> dict[str, Any
         for p, index in candidates:
             try:
                 spectra = read(p)
-                spec = spectra[index]
-                where = (p, index % len(spectra))
-                if where not in done:
-                    prop = propose(spec)
-                    done.add(where)
-                    key = (prop.adequate, prop.n_arcs)
-                    if best["text"] is None or key > (best["adequate"], best["n_arcs"]):
-                        best.update(text=str(prop.circuit), n_arcs=int(prop.n_arcs),
-                                    adequate=bool(prop.adequate))
-                break
-            except Exception as e:
+                spec, where = spectra[index], (p, index % len(spectra))
+            except Exception as e:  # not a spectrum: go on inwards
                 errors.append(f"{p}: {_err(e)}")
+                continue
+            if where not in done:
+                done.add(where)
+                try:
+                    prop = propose(spec)
+                except Exception as e:
+                    errors.append(f"{p}: {_err(e)}")
+                    break
+                key = (prop.adequate, prop.n_arcs)
+                if best["text"] is None or key > (best["adequate"], best["n_arcs"]):
+                    best.update(text=str(prop.circuit), n_arcs=int(prop.n_arcs),
+                                adequate=bool(prop.adequate))
+            break
     if best["text"] is None:
         best["error"] = "; ".join(dict.fromkeys(errors)) or "no proposal"  # each file once
     return best

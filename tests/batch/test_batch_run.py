@@ -395,3 +395,28 @@ def test_auto_model_skips_files_at_the_ends_that_hold_no_spectrum(tmp_path):
     fitted = res.spectra[res.spectra["status"] != "failed"]
     assert sorted(fitted["cycle"]) == [1, 2, 3, 4]
     assert set(res.failures["file"]) == {"cell0_cycle0.csv", "cell0_cycle9.csv"}
+
+
+def test_auto_model_search_moves_inwards_past_files_not_past_failed_proposals(tmp_path,
+                                                                              monkeypatch):
+    """Unreadable files at an end are skipped; a spectrum that is read but cannot be
+    proposed for ends the search at that end (one proposal per end, not one per file)."""
+    from eisfit.batch import worker
+
+    folder = make_folder(tmp_path / "d", cells=1, cycles=6, noise=0.002)
+    bad = folder / "cell0_cycle0.csv"
+    bad.write_text("technique,PEIS\n")
+    files = [bad] + sorted(folder.glob("cell0_cycle[1-6].csv"),
+                           key=lambda f: int(f.stem.split("cycle")[1]))
+    front = tuple((str(f), 0) for f in files)
+    back = tuple((str(f), -1) for f in reversed(files))
+    calls = []
+
+    def failing(spec):
+        calls.append(spec)
+        raise ef.FitError("no peak")
+
+    monkeypatch.setattr(worker, "propose", failing)
+    out = worker.propose_task((front, back))
+    assert len(calls) == 2 and out["text"] is None
+    assert "no peak" in out["error"] and "cell0_cycle0.csv" in out["error"]
