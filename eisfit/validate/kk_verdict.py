@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .kk_result import KKResult, KKTest
-from .kk_scan import _Fit, _Scan
+from .kk_scan import _Fit, _Scan, median
 
 __all__ = ["END_WINDOWS"]
 
@@ -75,7 +75,7 @@ class _Null:
         d = r[idx + 1] - r[idx]
         DQ = self.Q[idx + 1] - self.Q[idx]
         v = np.clip(2.0 - np.sum(DQ * DQ, axis=1), 1e-3, None)
-        return float(np.median(np.abs(d) / np.sqrt(v)) / 0.6744897501960817)
+        return median(np.abs(d) / np.sqrt(v)) / 0.6744897501960817
 
     def leverage(self) -> np.ndarray:
         return np.clip(1.0 - np.sum(self.Q * self.Q, axis=1), 1e-6, None)
