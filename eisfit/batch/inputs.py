@@ -75,7 +75,8 @@ def discover(
     ReaderFileNotFoundError
         A given path does not exist (a ``FileNotFoundError``).
     """
-    return [p for p, _, _ in discover_rooted(paths, glob=glob, recursive=recursive, exclude=exclude)]
+    return [Path(p) for p, _, _ in discover_rooted(paths, glob=glob, recursive=recursive,
+                                                   exclude=exclude)]
 
 
 def discover_rooted(
@@ -84,12 +85,13 @@ def discover_rooted(
     glob: str = "*",
     recursive: bool = True,
     exclude: Iterable[str | os.PathLike] = (),
-) -> list[tuple[Path, str, Path | None]]:
+) -> list[tuple[str, str, Path | None]]:
     """Like :func:`discover`, with each file's name relative to its folder and the folder.
 
     Returns
     -------
-    list of (path, relative name, folder or None for files given directly)
+    list of (path, relative name, folder or None for files given directly); the paths as
+    strings (a folder of 100,000 files held as ``Path`` objects costs tens of MB)
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
@@ -99,13 +101,13 @@ def discover_rooted(
         a = os.path.abspath(p)
         return any(a == e or a.startswith(e + os.sep) for e in excluded)
 
-    found: list[tuple[Path, str, Path | None]] = []
+    found: list[tuple[str, str, Path | None]] = []
     seen: set[str] = set()
     for root in map(Path, paths):
         if not root.exists():
             raise ReaderFileNotFoundError("no such file or folder", root)
         if root.is_file():
-            cand = [(root, root.name, None)]
+            cand = [(str(root), root.name, None)]
         else:
             it = root.rglob("*") if recursive else root.glob("*")
             cand = []
@@ -117,7 +119,7 @@ def discover_rooted(
                 target = rel_s if "/" in glob else p.name
                 if not _fnmatch(target, glob):
                     continue
-                cand.append((p, rel_s, root))
+                cand.append((str(p), rel_s, root))
             cand.sort(key=lambda c: natural_key(c[1]))
         for p, rel_s, r in cand:
             key = os.path.abspath(p)

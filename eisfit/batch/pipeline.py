@@ -307,7 +307,7 @@ def _files_table(p: Plan, store: _Store, status: dict[str, str]):
         return "failed" if "failed" in st else "fitted" if "fitted" in st else "cached"
 
     return pd.DataFrame(
-        [{"file": rel, "path": str(f), "hash": p.hashes[rel], "size": f.stat().st_size,
+        [{"file": rel, "path": f, "hash": p.hashes[rel], "size": os.stat(f).st_size,
           "status": file_status(rel),
           "n_spectra": sum(store.n_spectra.get(pid, 0) for pid in by_file.get(rel, []))}
          for f, rel in p.files],

@@ -35,10 +35,10 @@ def _key(*parts: Any) -> str:
     return hashlib.blake2b(blob.encode(), digest_size=16).hexdigest()
 
 
-def _default_cell(path: Path, rel: str, root: Path | None) -> str:
+def _default_cell(path: str, rel: str, root: Path | None) -> str:
     """Cell of a file without metadata: its sub-folder, else the folder's (or file's) name."""
     if root is None:
-        return path.stem
+        return Path(path).stem
     parent = Path(rel).parent.as_posix()
     return Path(os.path.abspath(root)).name if parent in ("", ".") else parent
 
@@ -46,12 +46,12 @@ def _default_cell(path: Path, rel: str, root: Path | None) -> str:
 # ---------------------------------------------------------------------------------------
 # 1. plan
 # ---------------------------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Part:
     """The unit a task fits: a whole file, or a run of spectra of one cell in a file."""
 
     id: str
-    path: Path
+    path: str
     rel: str
     indices: tuple[int, ...] | None = None
     spectra: tuple | None = None  # the spectra, read in the planning process
@@ -62,9 +62,10 @@ class Plan:
     """What a run will do: files, metadata, cells in order, jobs and options."""
 
     roots: list[Path]
-    files: list[tuple[Path, str]]  # (path, relative name) in discovery order
+    files: list[tuple[str, str]]  # (path, relative name) in discovery order
     pre_meta: dict[str, dict]  # relative name → metadata known before reading
-    defaults: dict[str, dict]  # relative name → fallback metadata (cell from the folder)
+    defaults: dict[str, dict]  # relative name → fallback metadata (cell from the folder;
+    #                            files of one folder share the dict: never mutate it)
     hashes: dict[str, str]
     chains: dict[str, list[str]]  # cell → part ids in sequence order
     parts: dict[str, "Part"]
@@ -109,7 +110,8 @@ def plan(paths, model, *, out=None, options: RunOptions | None = None, pattern=N
     side = sidecar_lookup(load_sidecar(sidecar)) if sidecar is not None else None
     pre_meta: dict[str, dict] = {}
     defaults: dict[str, dict] = {}
-    files: list[tuple[Path, str]] = []
+    files: list[tuple[str, str]] = []
+    shared: dict[str, dict] = {}  # one fallback dict per folder, shared by its files
     unmatched = []
     for f, rel, root in found:
         meta: dict[str, Any] = {}
@@ -126,9 +128,10 @@ def plan(paths, model, *, out=None, options: RunOptions | None = None, pattern=N
                 meta = {**side.for_cell(cell), **meta}
             meta.update(fmeta)
         if rel in pre_meta:  # the same relative name under two roots
-            rel = f.as_posix()
+            rel = Path(f).as_posix()
         pre_meta[rel] = meta
-        defaults[rel] = {"cell": _default_cell(f, rel, root)}
+        cell = _default_cell(f, rel, root)
+        defaults[rel] = shared.setdefault(cell, {"cell": cell})
         files.append((f, rel))
     if unmatched:
         warnings.warn(
@@ -209,8 +212,8 @@ def _auto_models(p: Plan, executor) -> dict[str, str]:
     todo, found = [], {}
     for cell, chain in p.chains.items():
         pts = [p.parts[q] for q in chain]
-        front = tuple((str(pt.path), pt.indices[0] if pt.indices else 0) for pt in pts)
-        back = tuple((str(pt.path), pt.indices[-1] if pt.indices else -1)
+        front = tuple((pt.path, pt.indices[0] if pt.indices else 0) for pt in pts)
+        back = tuple((pt.path, pt.indices[-1] if pt.indices else -1)
                      for pt in reversed(pts))
         items = (front, back)
         key = _key("auto", [(p.hashes[pt.rel], pt.indices) for pt in pts])
@@ -246,6 +249,6 @@ def _jobs(p: Plan) -> None:
             auto = p.auto_text.get(cell)
             want_drt = pid in drt_parts and bool(p.settings.get("report"))
             key = _key(p.hashes[pt.rel], fp, auto, state, want_drt, pt.indices, whole)
-            p.jobs[pid] = FileJob(str(pt.path), pt.rel, p.hashes[pt.rel], key,
+            p.jobs[pid] = FileJob(pt.path, pt.rel, p.hashes[pt.rel], key,
                                   p.pre_meta[pt.rel], auto, want_drt, pt.indices, pt.spectra,
                                   pid)

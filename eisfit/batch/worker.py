@@ -113,7 +113,7 @@ class RunOptions:
         return hashlib.blake2b(blob.encode(), digest_size=8).hexdigest()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FileJob:
     """One part of the input: a file, or a run of spectra of one cell in a file.
 
