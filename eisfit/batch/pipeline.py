@@ -191,7 +191,9 @@ class Tabulated:
     left_out: tuple[str, ...]  # resistances the data do not determine in some spectrum
     n_cells: int  # cells with resistances
     shown: dict[str, list[SpectrumOutcome]]  # cell → outcomes the report draws
-    cell_trend: dict[str, Any]  # shown cell → its resistances and groups (DataFrame or None)
+    # shown cell → its figures, file name → (builder, args) of report.cell_figures; None
+    # once handed to ``on_cell`` (drawn elsewhere: the cell's rows are not kept)
+    figures: dict[str, dict[str, tuple | None]]
     meta_kinds: dict[str, str]
     counts: dict[str, int]
 
@@ -210,9 +212,9 @@ def _kind(values: set) -> str:
 def tabulate(p: Plan, store: _Store, on_cell=None) -> Tabulated:
     """Stream the outcomes, cell by cell in order, into the tables (see module).
 
-    ``on_cell(cell, outcomes, rows)`` is called as each shown cell is done, with the
-    outcomes the report draws and the cell's resistance rows (a run starts drawing its
-    figures while the next cells are tabulated)."""
+    ``on_cell(figures)`` is called as each shown cell is done, with its report figures
+    (:func:`~eisfit.batch.report.cell_figures`): a run starts drawing them while the next
+    cells are tabulated, and their data is not kept here."""
     import pandas as pd
 
     seen = store.meta_values  # collected while the outcomes arrived
@@ -230,7 +232,7 @@ def tabulate(p: Plan, store: _Store, on_cell=None) -> Tabulated:
     refs: dict[str, list[tuple[str, int, bool]]] = {}
     counts = {"spectra": 0, "failed": 0, "poor_fits": 0}
     shown: dict[str, list[SpectrumOutcome]] = {}
-    cell_trend: dict[str, Any] = {}
+    figures: dict[str, dict[str, tuple | None]] = {}
     try:
         for cell, chain in p.chains.items():
             trend_rows = []
@@ -261,9 +263,11 @@ def tabulate(p: Plan, store: _Store, on_cell=None) -> Tabulated:
                 sel = with_drt if with_drt else [cand[i] for i in picks(len(cand))]
                 shown[cell] = [o for o in (store.outcome(rel, idx) for rel, idx, _ in sel)
                                if o is not None]
-                cell_trend[cell] = cdf
+                figs = cell_figures(cell, shown[cell], cdf)
                 if on_cell is not None:
-                    on_cell(cell, shown[cell], cdf)
+                    on_cell(figs)
+                    figs = dict.fromkeys(figs)
+                figures[cell] = figs
             if cdf is not None:
                 growth_parts.append((natural_key(str(cell)), growth_table(cdf)))
                 rows, out = breakdown_rows(cdf)
@@ -281,7 +285,7 @@ def tabulate(p: Plan, store: _Store, on_cell=None) -> Tabulated:
     ends = [e for e in ends if len(e)]  # (pandas drops the columns of empty frames)
     ends_df = pd.concat(ends, ignore_index=True) if ends else pd.DataFrame(columns=par_cols)
     return Tabulated(parameters, spectra, grow, pd.DataFrame(failures, columns=spec_cols),
-                     ends_df, tuple(sorted(left_out)), len(growth_parts), shown, cell_trend,
+                     ends_df, tuple(sorted(left_out)), len(growth_parts), shown, figures,
                      kinds, counts)
 
 
@@ -472,8 +476,8 @@ def run(
         status = execute(p, executor, store, progress)
         started: dict = {}  # figures the workers draw while this process tabulates
 
-        def draw(cell, outcomes, rows):
-            for name, job in cell_figures(cell, outcomes, rows).items():
+        def draw(figures):
+            for name, job in figures.items():
                 started[name] = executor.submit(render_figure, job)
 
         early = p.settings["report"] and executor.workers > 1  # pool or cluster: warm, submit

@@ -10,7 +10,8 @@ per-cell figures (Nyquist overlays along the sequence, DRT overlays, resistances
 cycle, and against capacity or capacity retention when the metadata carry it), a
 before/after breakdown by physical role (like SEEDS §1 Table 2), residual plots of the
 worst fits, the growth table, failures and poor fits. Figures are also written beside the
-page as PNG and SVG in ``OUT/figures/``, named by cell.
+page as PNG in ``OUT/figures/``, named by cell; a figure that cannot be drawn is left out
+and named in the page's notes and ``run.json`` (the page and the tables stand without it).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import EisfitWarning
 from .cache import write_bytes, write_text
 from .trend import cell_x
 
@@ -111,26 +113,34 @@ def cell_figures(cell, outcomes, cdf) -> dict[str, tuple]:
     return jobs
 
 
-def _render_all(jobs: dict[str, tuple], executor, started=None) -> dict[str, bytes | None]:
-    """Every figure: those in ``started`` (file name → future of :func:`render_figure`)
-    from their futures, the others through ``executor`` when it has more than one worker
-    (a figure that fails there is drawn again here, where its error surfaces)."""
+def _render_all(jobs: dict[str, tuple | None], executor, started=None
+                ) -> tuple[dict[str, bytes | None], dict[str, str]]:
+    """Every figure, and why those that could not be drawn were not: the ones in
+    ``started`` (file name → future of :func:`render_figure`; their job is None here) from
+    their futures, the others through ``executor`` when it has more than one worker (a
+    figure that fails there is drawn again here)."""
     out: dict[str, bytes | None] = {}
+    errors: dict[str, str] = {}
     for key, fut in (started or {}).items():
         if key in jobs:
             try:
                 out[key] = fut.result()
-            except Exception:
-                pass
-    rest = [(k, j) for k, j in jobs.items() if k not in out]
+            except Exception as e:
+                errors[key] = f"{type(e).__name__}: {e}"
+    rest = [(k, j) for k, j in jobs.items() if k not in out and j is not None]
     if executor is not None and getattr(executor, "workers", 1) > 1 and rest:
         for key, png, err in executor.map_unordered(render_figure, rest):
             if err is None:
                 out[key] = png
     for key, job in jobs.items():
-        if key not in out:
+        if key in out or job is None:
+            continue
+        try:
             out[key] = render_figure(job)
-    return out
+            errors.pop(key, None)
+        except Exception as e:
+            errors[key] = f"{type(e).__name__}: {e}"
+    return out, errors
 
 
 def _img(b64: str, alt: str) -> str:
@@ -386,21 +396,20 @@ def write_report(result: Any, tab: Any, out: str | Path, executor=None, started=
     parts: list[str] = []
     notes: list[str] = []
     cells = list(tab.shown)
-    jobs: dict[str, tuple] = {}  # figure file name → (builder, args); drawn below
+    jobs: dict[str, tuple | None] = {}  # figure file name → (builder, args); drawn below
 
-    def fig(name: str, builder: str, *args) -> str:
-        jobs[name] = (builder, args)
+    def fig(name: str, job: tuple | None) -> str:
+        jobs[name] = job
         return f"\x00{name}\x00"
 
     if tab.n_cells:
         parts.append("<h2>Before / after breakdown by physical role</h2><div class='figs'>"
-                     + fig("breakdown", "breakdown", tab.ends, cells, tab.left_out) + "</div>")
+                     + fig("breakdown", ("breakdown", (tab.ends, cells, tab.left_out)))
+                     + "</div>")
     for cell in cells:
-        outs = tab.shown[cell]
         safe = _safe(cell)
         table, sentence = headline(growth, cell)
-        imgs = [fig(name, builder, *args) for name, (builder, args)
-                in cell_figures(cell, outs, tab.cell_trend.get(cell)).items()]
+        imgs = [fig(name, job) for name, job in tab.figures[cell].items()]
         parts.append(
             f"<h2>Cell {html.escape(str(cell))}</h2>"
             + (f"<p class='headline'>{html.escape(sentence)}</p>" if sentence else "")
@@ -411,9 +420,14 @@ def write_report(result: Any, tab: Any, out: str | Path, executor=None, started=
     worst = sorted(fitted, key=lambda o: -o.fit.noise_ratio)[:WORST_FITS]
     if worst:
         parts.append("<h2>Residuals of the worst fits drawn</h2><div class='figs'>"
-                     + fig("worst_residuals", "residuals", worst) + "</div>")
+                     + fig("worst_residuals", ("residuals", (worst,))) + "</div>")
     images = {}
-    for name, png in _render_all(jobs, executor, started).items():
+    pngs, errors = _render_all(jobs, executor, started)
+    for name, err in errors.items():  # the page and the tables stand without it
+        notes.append(f"figure {name} not drawn: {err}")
+        result.notes.append(notes[-1])
+        warnings.warn(notes[-1], EisfitWarning, stacklevel=2)
+    for name, png in pngs.items():
         if png is not None:
             write_bytes(figdir / f"{name}.png", png, fsync=False)
             images[f"\x00{name}\x00"] = _img(base64.b64encode(png).decode("ascii"), name)

@@ -327,6 +327,31 @@ def test_failing_optional_output_is_recorded_and_tables_kept(cycling_folder, tmp
     assert "figure exploded" in res.summary()
 
 
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_a_figure_that_cannot_be_drawn_is_named_and_the_report_stands(cycling_folder, tmp_path,
+                                                                      monkeypatch, n_jobs):
+    """One broken figure builder: drawn in this process (1 job) or by the workers while
+    the tables are built (2 jobs, forked with the patch). The page and every other figure
+    are written; the missing figure is named in the page and in run.json."""
+    import eisfit.batch.report as report
+
+    def broken(*a, **k):
+        raise RuntimeError("trend exploded")
+
+    monkeypatch.setitem(report._BUILDERS, "trend", broken)
+    out = tmp_path / "out"
+    with pytest.warns(ef.EisfitWarning, match="cell0_resistances not drawn"):
+        _run(cycling_folder, out, report=True, n_jobs=n_jobs)
+    figs = {p.name for p in (out / "figures").iterdir()}
+    assert {"breakdown.png", "cell0_nyquist.png", "cell1_nyquist.png"} <= figs
+    assert not any(f.endswith("_resistances.png") for f in figs)
+    notes = json.loads((out / "run.json").read_text())["notes"]
+    assert sorted(notes) == [f"figure {c}_resistances not drawn: RuntimeError: trend exploded"
+                             for c in ("cell0", "cell1")]
+    page = (out / "report.html").read_text()
+    assert "figure cell1_resistances not drawn: RuntimeError: trend exploded" in page
+
+
 def test_cells_from_a_column_inside_one_wide_file(tmp_path):
     """One file, two cells told apart only by a column of the file itself; each cell's
     spectra are a sequence of their own, fitted in chunks (in parallel when asked)."""
