@@ -137,7 +137,6 @@ def _render_all(jobs: dict[str, tuple | None], executor, started=None
             continue
         try:
             out[key] = render_figure(job)
-            errors.pop(key, None)
         except Exception as e:
             errors[key] = f"{type(e).__name__}: {e}"
     return out, errors
