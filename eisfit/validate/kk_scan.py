@@ -29,7 +29,10 @@ class _Fit:
 
 
 def median(x: np.ndarray) -> float:
-    """``np.median`` of a 1-d array, without its overhead (called for every M scanned)."""
+    """``np.median`` of a 1-d array, without its overhead (called for every M scanned);
+    NaN when any value is NaN, as ``np.median``."""
+    if np.isnan(x).any():
+        return float("nan")
     k = x.size // 2
     if x.size % 2:
         return float(np.partition(x, k)[k])
@@ -44,7 +47,7 @@ def _mu(R: np.ndarray) -> float:
 
 
 class _Scan:
-    """Fits of one representation for M = 1, 2, … (normal equations, series blocks reused)."""
+    """Fits of one representation for M = 1, 2, … (normal equations)."""
 
     def __init__(self, f, Z, admittance, capacitance, inductance, extend):
         self.f = f
@@ -59,8 +62,6 @@ class _Scan:
         E = stack_columns(self.extras.K, self.w, self.w)
         self.E = E / np.linalg.norm(E, axis=0)
         self.e_scale = np.linalg.norm(E, axis=0)
-        self.EE = self.E.T @ self.E
-        self.Eb = self.E.T @ self.b
         self.omega = 2 * np.pi * f
         self.lo = np.log10(1.0 / self.omega.max()) - extend
         self.hi = np.log10(1.0 / self.omega.min()) + extend

@@ -260,3 +260,19 @@ def test_bad_input():
 
 def test_public_api():
     assert ef.kk is kk and ef.KKResult is KKResult
+
+
+def test_scan_median_equals_numpy_median():
+    """The M scan's fast median against np.median: odd and even sizes, ties, one value,
+    and NaN (np.median's answer is NaN; a partition alone would hide it)."""
+    from eisfit.validate.kk_scan import median
+
+    rng = np.random.default_rng(3)
+    for n in (1, 2, 3, 4, 71, 141, 142):
+        for _ in range(20):
+            x = np.abs(rng.standard_normal(n))
+            assert median(x) == np.median(x)
+    ties = np.array([2.0, 1.0, 2.0, 1.0])
+    assert median(ties) == np.median(ties) == 1.5
+    with_nan = np.array([1.0, np.nan, 3.0, 2.0, 5.0])
+    assert np.isnan(np.median(with_nan)) and np.isnan(median(with_nan))
