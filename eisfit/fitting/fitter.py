@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -265,14 +267,15 @@ def _derived(circuit: Circuit, values: dict[str, float], cov: np.ndarray, names)
     """
     idx = {n: i for i, n in enumerate(names)}
     out = []
+    cv = cov.tolist()  # 2–3 parameters per quantity: plain floats beat numpy's call overhead
 
     def add(label, q, unit, val, ps, dlog):
-        # dlog: d ln(value) / d p for each parameter p
-        g = val * np.asarray(dlog, float)
+        # dlog: d ln(value) / d p for each parameter p; var = gᵀ Σ g with g = val·dlog
+        val = float(val)
+        g = [val * float(d) for d in dlog]
         ii = [idx[p] for p in ps]
-        var = float(g @ cov[np.ix_(ii, ii)] @ g)
-        out.append(Derived(label, q, float(val), float(np.sqrt(var)) if var >= 0 else float("nan"),
-                           unit))
+        var = sum(ga * gb * cv[a][b] for ga, a in zip(g, ii) for gb, b in zip(g, ii))
+        out.append(Derived(label, q, val, math.sqrt(var) if var >= 0 else float("nan"), unit))
 
     # degenerate fits (τ → 0, R → 0) give inf/nan quantities, not ZeroDivisionError
     with np.errstate(all="ignore"):

@@ -343,6 +343,14 @@ def stacked_results(
         runs = levenberg_marquardt_stacked(block, starts, xlo, xhi, max_nfev=o.max_nfev)
         thetas = [accepted(k, lm) for k, lm in enumerate(runs)]
         begun: list[Mapping[str, float]] = [first] * K  # the start of each run, as values
+        as_start: dict[int, tuple[np.ndarray, dict]] = {}  # k → its θ as a start (x, values)
+
+        def start_of(k: int) -> tuple[np.ndarray, dict]:
+            if k not in as_start:
+                v = dict(zip(names, thetas[k]))
+                as_start[k] = (setup.to_x(v), v)
+            return as_start[k]
+
         while chain:
             want = np.empty_like(starts)
             want_v = list(begun)
@@ -350,8 +358,7 @@ def stacked_results(
             for k in range(K):
                 want[k], want_v[k] = last, last_v
                 if thetas[k] is not None:
-                    last_v = dict(zip(names, thetas[k]))
-                    last = setup.to_x(last_v)
+                    last, last_v = start_of(k)
             redo = np.flatnonzero(np.max(np.abs(want - starts), axis=1) > CHAIN_TOL)
             if redo.size == 0:
                 break
@@ -362,6 +369,7 @@ def stacked_results(
                                                 starts[redo], xlo, xhi, max_nfev=o.max_nfev)
             for k, lm in zip(redo, again):
                 runs[k], thetas[k] = lm, accepted(k, lm)
+                as_start.pop(k, None)
         out: list[FitResult | None] = []
         for k, ((f, Z, meta, w_re, w_im, absolute, ref), lm) in enumerate(zip(prepared, runs)):
             if thetas[k] is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -105,7 +106,7 @@ class KKResult:
         """Number of frequencies tested."""
         return int(self.freq.size)
 
-    @property
+    @cached_property  # every fit judged against this reference reads it
     def s(self) -> float:
         """Residual standard deviation corrected for the fitted coefficients."""
         return float(np.sqrt(np.sum(np.abs(self.residuals) ** 2) / max(self.dof, 1.0)))

@@ -219,6 +219,38 @@ def test_derived_quantities_closed_form():
     assert d[("R2|C2", "f_peak")] == pytest.approx(1 / (2 * np.pi * 0.05), rel=1e-6)
 
 
+def test_derived_uncertainties_match_a_numerical_delta_method():
+    # stderr of τ, f_peak, C_eff and a Warburg's f_char against sqrt(gᵀ Σ g) with g from
+    # central differences of the closed forms (plain numpy), on the fit's own covariance
+    text = "R0 - (R1 | Q1) - (R2 | C2) - Wo3"
+    truth = dict(R0=10, R1=100, Q1_Q=2e-5, Q1_n=0.85, R2=50, C2=1e-3, Wo3_R=80, Wo3_tau=5.0)
+    res = ef.fit(text, ef.simulate(text, F, truth, noise=0.003, seed=3), init=truth)
+    names = list(res.parameter_names)
+    v = res.values
+    forms = {
+        ("R1|Q1", "tau"): (["R1", "Q1_Q", "Q1_n"], lambda R, Q, n: (R * Q) ** (1 / n)),
+        ("R1|Q1", "f_peak"): (["R1", "Q1_Q", "Q1_n"],
+                              lambda R, Q, n: 1 / (2 * np.pi * (R * Q) ** (1 / n))),
+        ("R1|Q1", "C_eff"): (["R1", "Q1_Q", "Q1_n"],
+                             lambda R, Q, n: Q ** (1 / n) * R ** (1 / n - 1)),
+        ("R2|C2", "tau"): (["R2", "C2"], lambda R, C: R * C),
+        ("Wo3", "f_char"): (["Wo3_tau"], lambda t: 1 / (2 * np.pi * t)),
+    }
+    got = {(d.element, d.quantity): d for d in res.derived}
+    for key, (ps, fn) in forms.items():
+        x = np.array([v[p] for p in ps])
+        g = np.empty(x.size)
+        for i in range(x.size):
+            h = np.zeros(x.size)
+            h[i] = 1e-6 * x[i]
+            g[i] = (fn(*(x + h)) - fn(*(x - h))) / (2 * h[i])
+        ii = [names.index(p) for p in ps]
+        se = np.sqrt(g @ res.covariance[np.ix_(ii, ii)] @ g)
+        assert got[key].value == pytest.approx(fn(*x), rel=1e-9)
+        assert got[key].stderr == pytest.approx(se, rel=1e-4), key
+        assert got[key].stderr > 0
+
+
 def test_fit_with_a_collapsed_arc_reports_it_instead_of_crashing():
     # An arc the data do not contain: R2 is fixed at 0, so τ = (R2·Q2)^(1/n) = 0 and
     # f_peak = ∞. The fit must come back with those values, not a ZeroDivisionError.
