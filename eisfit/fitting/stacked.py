@@ -298,8 +298,9 @@ def stacked_results(
     passes: all from ``init``, then again every spectrum whose predecessor's result moved
     (by more than :data:`CHAIN_TOL`) from where it was last started, until none did (after
     pass j the first j spectra are final; a smooth sequence needs two or three passes). It
-    is the serial sequence up to the first spectrum that is ``None`` or not a success (the
-    serial sequence goes on from that spectrum's refit; callers cut the block there).
+    is the serial sequence up to the first spectrum that is ``None`` or not a success: the
+    serial sequence goes on from that spectrum's refit, so the list ends there (it is
+    shorter than ``spectra``; the spectra after it are neither solved again nor built).
     ``refs``: the spectra's Kramers–Kronig references, if already computed
     (:func:`~eisfit.fitting.verdict.reference`)."""
     o = FitOptions.coerce(options)
@@ -359,7 +360,9 @@ def stacked_results(
                 want[k], want_v[k] = last, last_v
                 if thetas[k] is not None:
                     last, last_v = start_of(k)
-            redo = np.flatnonzero(np.max(np.abs(want - starts), axis=1) > CHAIN_TOL)
+            cut = next((k for k in range(K) if thetas[k] is None), K)  # the chain ends there
+            redo = np.flatnonzero(np.max(np.abs(want[:cut + 1] - starts[:cut + 1]), axis=1)
+                                  > CHAIN_TOL)
             if redo.size == 0:
                 break
             starts[redo] = want[redo]
@@ -372,11 +375,12 @@ def stacked_results(
                 as_start.pop(k, None)
         out: list[FitResult | None] = []
         for k, ((f, Z, meta, w_re, w_im, absolute, ref), lm) in enumerate(zip(prepared, runs)):
-            if thetas[k] is None:
-                out.append(None)  # ef.fit would try other starts here
-                continue
-            out.append(_build_result(circuit, setup, compiled, f, Z, w_re, w_im, absolute,
-                                     o.weight, thetas[k], lm, ref, lm.nfev, 1, begun[k], meta))
+            res = None if thetas[k] is None else _build_result(  # None: ef.fit tries more starts
+                circuit, setup, compiled, f, Z, w_re, w_im, absolute, o.weight, thetas[k], lm,
+                ref, lm.nfev, 1, begun[k], meta)
+            out.append(res)
+            if chain and (res is None or not res.success):
+                break
     return out
 
 

@@ -142,6 +142,25 @@ def test_a_chain_goes_on_from_a_refitted_spectrum_as_the_serial_sequence():
         assert_same(a, b, tol=1e-6)
 
 
+def test_a_chained_block_ends_at_its_first_spectrum_that_is_not_accepted():
+    # a foreign spectrum in the middle: the list stops there (what comes after starts from
+    # that spectrum's refit, which the block cannot know); before it, the serial sequence
+    specs = spectra(9)
+    foreign = ef.simulate(FOUR_ARCS[0], F, FOUR_ARCS[1], noise=0.002, seed=1)
+    seq = specs[1:4] + [foreign] + specs[4:]
+    first = ef.fit(MODEL, specs[0])
+    got = stacked_results(MODEL, seq, first, chain=True)
+    assert len(got) == 4
+    assert got[3] is None or not got[3].success
+    prev = first
+    for spec, res in zip(seq[:3], got[:3]):
+        prev = ef.fit(MODEL, spec, init=prev)
+        assert_same(prev, res, tol=1e-6)
+    # a chain that holds: every spectrum back, and without chain nothing is cut
+    assert len(stacked_results(MODEL, specs[1:], first, chain=True)) == 8
+    assert len(stacked_results(MODEL, seq, first)) == len(seq)
+
+
 def test_different_point_counts_in_one_block():
     grids = [np.logspace(5, -1, 25), np.logspace(5.3, -1.2, 61), F]
     specs = spectra(6, freqs=grids)
