@@ -15,7 +15,7 @@ from ..data.spectrum import Spectrum
 from ..errors import FitError
 from ..linear.weights import residual_weights, stack, stack_jacobian
 from ..validate.kramers_kronig import KKResult
-from .lm import levenberg_marquardt
+from .lm import levenberg_marquardt, levenberg_marquardt_stacked
 from .options import FitOptions
 from .params import ParamSetup, from_lmfit, setup_parameters
 from .result import Derived, FitResult
@@ -92,6 +92,56 @@ def _objective(compiled, setup: ParamSetup, f, Z, w_re, w_im):
         return r, stack_jacobian(J, w_re, w_im) @ setup.dtheta_dx(th)
 
     return fun
+
+
+class _Block:
+    """K spectra of one circuit padded to one point count: the objective of
+    :func:`~eisfit.fitting.lm.levenberg_marquardt_stacked` (stacked fits; one spectrum
+    repeated: the starts of a multi-start)."""
+
+    def __init__(self, compiled, setup: ParamSetup, data: list[tuple]):
+        self.compiled, self.setup = compiled, setup
+        K = len(data)
+        N = max(d[0].size for d in data)
+        self.N = N
+        self.f = np.empty((K, N))
+        self.Z = np.ones((K, N), complex)
+        self.w_re = np.zeros((K, N))
+        self.w_im = np.zeros((K, N))
+        for k, (f, Z, w_re, w_im) in enumerate(data):
+            n = f.size
+            self.f[k, :n], self.f[k, n:] = f, f[0]  # padding: a real frequency, zero weight
+            self.Z[k, :n] = Z
+            self.w_re[k, :n], self.w_im[k, :n] = w_re, w_im
+        # free column c collects every parameter that takes its value (ties)
+        col = setup.column
+        self.rows = np.array([setup.names.index(n) for n in setup.free], dtype=int)
+        self.ties = [(i, int(col[i])) for i in range(col.size)
+                     if col[i] >= 0 and i != self.rows[col[i]]]
+
+    def thetas(self, X: np.ndarray) -> np.ndarray:
+        s = self.setup
+        th = np.broadcast_to(s.fixed_values, (X.shape[0], len(s.names))).copy()
+        free = s.column >= 0
+        xv = X[:, s.column[free]]
+        th[:, free] = np.where(s.log[free], np.exp(np.minimum(xv, 700.0)), xv)
+        return th
+
+    def __call__(self, X: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        th = self.thetas(X)
+        k, N = th.shape[0], self.N
+        # one evaluation of the block: parameters given per point (the evaluator broadcasts)
+        z, J = self.compiled.z_jac(np.repeat(th.T, N, axis=1), self.f[rows].ravel())
+        w_re, w_im = self.w_re[rows], self.w_im[rows]
+        dz = z.reshape(k, N) - self.Z[rows]
+        r = np.concatenate((w_re * dz.real, w_im * dz.imag), axis=1)
+        scale = np.where(self.setup.log, th, 1.0)  # dθ/dx per parameter
+        Jt = J.reshape(-1, k, N) * scale.T[:, :, None]
+        Jf = Jt[self.rows]  # (n_free, k, N)
+        for i, c in self.ties:
+            Jf[c] += Jt[i]
+        Jx = np.concatenate((Jf.real * w_re, Jf.imag * w_im), axis=2)
+        return r, np.ascontiguousarray(Jx.transpose(1, 2, 0))
 
 
 def fit(
@@ -229,8 +279,14 @@ def _fit(circuit, spectrum, init, weight, bounds, fixed, tie, keep_order, max_nf
         more = auto_guesses(multistart)
         guesses = guesses + (more if (warm or user_init) else more[1:])
         trials = [best]
-        for g in guesses[1:multistart]:
-            t = levenberg_marquardt(fun, setup.to_x(g), xlo, xhi, max_nfev=60)
+        others = guesses[1:multistart]
+        if others:  # solved together; the first good enough, in order, ends the search
+            runs = levenberg_marquardt_stacked(
+                _Block(compiled, setup, [(f, Z, w_re, w_im)] * len(others)),
+                np.array([setup.to_x(g) for g in others]), xlo, xhi, max_nfev=60)
+        else:
+            runs = []
+        for t in runs:
             trials.append(t)
             n_starts += 1
             nfev += t.nfev

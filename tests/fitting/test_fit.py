@@ -423,3 +423,31 @@ def test_white_noise_is_never_a_successful_fit():
     truth = {"R0": 10, "R1": 50, "Q1_Q": 1e-4, "Q1_n": 0.9}
     ok = ef.fit(text, ef.simulate(text, f, truth, noise=0.03, seed=1))
     assert ok.success and ok.values["R1"] == pytest.approx(50, rel=0.1)
+
+
+def test_multi_start_trials_solved_together_give_the_one_by_one_search(monkeypatch):
+    # a start the data cannot be reached from in 5 evaluations: the multi-start runs. Its
+    # trials are solved in one stacked call; solved one by one with the serial solver
+    # instead (the reference), the search ends at the same start with the same result
+    from eisfit.fitting import fitter
+    from eisfit.fitting.lm import levenberg_marquardt
+
+    text, truth = LADDER3
+    spec = ef.simulate(text, F, truth, noise=0.002, seed=5)
+    far = {k: (v if k.endswith("_n") else v * 30) for k, v in truth.items()}
+    opts = ef.FitOptions(max_nfev=5)
+    res = ef.fit(text, spec, init=far, options=opts)
+    assert res.n_starts > 1 and res.success, res.message
+    for k, v in resistances(truth).items():
+        assert abs(res.values[k] - v) < 5 * res.stderr[k], k
+
+    def one_by_one(block, X0, lo, hi, max_nfev):
+        f, Z, w_re, w_im = block.f[0], block.Z[0], block.w_re[0], block.w_im[0]
+        fun = fitter._objective(block.compiled, block.setup, f, Z, w_re, w_im)
+        return [levenberg_marquardt(fun, x, lo, hi, max_nfev=max_nfev) for x in X0]
+
+    monkeypatch.setattr(fitter, "levenberg_marquardt_stacked", one_by_one)
+    ref = ef.fit(text, spec, init=far, options=opts)
+    assert ref.n_starts == res.n_starts
+    for k in res.parameter_names:
+        assert abs(res.values[k] - ref.values[k]) <= 1e-6 * ref.stderr[k] + 1e-12 * abs(ref.values[k]), k

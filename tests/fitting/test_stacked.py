@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import eisfit as ef
-from eisfit.fitting.lm import levenberg_marquardt
-from eisfit.fitting.stacked import fit_stacked, levenberg_marquardt_stacked, stacked_results
+from eisfit.fitting.lm import levenberg_marquardt, levenberg_marquardt_stacked
+from eisfit.fitting.stacked import fit_stacked, stacked_results
 
 MODEL = ef.parse("R0 - (R1 | Q1) - (R2 | Q2)")
 F = np.logspace(5, -1, 40)
