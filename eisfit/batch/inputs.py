@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from ..errors import ReaderFileNotFoundError
@@ -40,8 +40,30 @@ def file_hash(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
-def _is_hidden(rel: Path) -> bool:
-    return any(part.startswith((".", "__")) for part in rel.parts)
+def _walk(top: str, recursive: bool, excluded) -> Iterator[tuple[str, str]]:
+    """``(path, name relative to top in POSIX form)`` of the files under the folder ``top``,
+    as ``Path.rglob`` finds them (symbolic links to folders are not entered, unreadable
+    folders are passed over), without hidden files and folders or excluded folders; plain
+    strings: a folder of 100,000 files is listed without a ``Path`` per file."""
+    stack = [(top, "")]
+    while stack:
+        folder, rel_dir = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for e in entries:
+            if e.name.startswith((".", "__")):
+                continue
+            path = e.name if folder == "." else os.path.join(folder, e.name)
+            try:
+                if e.is_dir(follow_symlinks=False):
+                    if recursive and not excluded(path):
+                        stack.append((path, f"{rel_dir}{e.name}/"))
+                elif e.is_file():  # a link to a file counts, as for Path.is_file
+                    yield path, rel_dir + e.name
+            except OSError:
+                continue
 
 
 def discover(
@@ -97,7 +119,9 @@ def discover_rooted(
         paths = [paths]
     excluded = [os.path.abspath(p) for p in exclude]
 
-    def is_excluded(p: Path) -> bool:
+    def is_excluded(p: str) -> bool:
+        if not excluded:
+            return False
         a = os.path.abspath(p)
         return any(a == e or a.startswith(e + os.sep) for e in excluded)
 
@@ -109,17 +133,12 @@ def discover_rooted(
         if root.is_file():
             cand = [(str(root), root.name, None)]
         else:
-            it = root.rglob("*") if recursive else root.glob("*")
             cand = []
-            for p in it:
-                rel = p.relative_to(root)
-                if _is_hidden(rel) or not p.is_file() or (excluded and is_excluded(p)):
+            for p, rel_s in _walk(str(root), recursive, is_excluded):
+                target = rel_s if "/" in glob else rel_s.rpartition("/")[2]
+                if is_excluded(p) or not _fnmatch(target, glob):
                     continue
-                rel_s = rel.as_posix()
-                target = rel_s if "/" in glob else p.name
-                if not _fnmatch(target, glob):
-                    continue
-                cand.append((str(p), rel_s, root))
+                cand.append((p, rel_s, root))
             cand.sort(key=lambda c: natural_key(c[1]))
         for p, rel_s, r in cand:
             key = os.path.abspath(p)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -279,13 +278,12 @@ def _fit(circuit, spectrum, init, weight, bounds, fixed, tie, keep_order, max_nf
         more = auto_guesses(multistart)
         guesses = guesses + (more if (warm or user_init) else more[1:])
         trials = [best]
+        # the other starts are solved together; the first good enough, in order, still
+        # ends the search (as when they were solved one after another)
         others = guesses[1:multistart]
-        if others:  # solved together; the first good enough, in order, ends the search
-            runs = levenberg_marquardt_stacked(
-                _Block(compiled, setup, [(f, Z, w_re, w_im)] * len(others)),
-                np.array([setup.to_x(g) for g in others]), xlo, xhi, max_nfev=60)
-        else:
-            runs = []
+        runs = levenberg_marquardt_stacked(
+            _Block(compiled, setup, [(f, Z, w_re, w_im)] * len(others)),
+            np.array([setup.to_x(g) for g in others]), xlo, xhi, max_nfev=60) if others else []
         for t in runs:
             trials.append(t)
             n_starts += 1

@@ -29,6 +29,22 @@ def test_discover_natural_order_recursive_hidden_and_exclude(tmp_path):
         discover(tmp_path / "missing")
 
 
+def test_discover_links_dunder_folders_relative_roots_and_folder_globs(tmp_path, monkeypatch):
+    import os
+
+    for n in ["d/e/f.csv", "d/__pycache__/g.csv", "d/e/.h.csv", "z.mpr", "d/e/k.txt"]:
+        _touch(tmp_path / n)
+    os.symlink(tmp_path / "d", tmp_path / "link_to_d")  # a linked folder is not entered
+    os.symlink(tmp_path / "z.mpr", tmp_path / "link.mpr")  # a linked file is a file
+    rel = [p.relative_to(tmp_path).as_posix() for p in discover(tmp_path)]
+    assert rel == ["d/e/f.csv", "d/e/k.txt", "link.mpr", "z.mpr"]
+    assert discover(tmp_path, glob="e/*.csv") == []  # a glob with "/": the relative name
+    assert discover(tmp_path, glob="d/e/*.csv") == [tmp_path / "d/e/f.csv"]
+    monkeypatch.chdir(tmp_path)  # a relative root gives relative paths, as pathlib does
+    assert [str(p) for p in discover(".", glob="*.mpr")] == ["link.mpr", "z.mpr"]
+    assert [str(p) for p in discover("d/", exclude=["d/e"])] == []
+
+
 def test_file_hash_changes_with_content_only(tmp_path):
     a = _touch(tmp_path / "a.csv", "1,2,3\n")
     b = _touch(tmp_path / "b.csv", "1,2,3\n")
