@@ -60,8 +60,8 @@ class _Scan:
             f, inductance=inductance, capacitance=capacitance, admittance=admittance
         )
         E = stack_columns(self.extras.K, self.w, self.w)
-        self.E = E / np.linalg.norm(E, axis=0)
         self.e_scale = np.linalg.norm(E, axis=0)
+        self.E = E / self.e_scale
         self.omega = 2 * np.pi * f
         self.lo = np.log10(1.0 / self.omega.max()) - extend
         self.hi = np.log10(1.0 / self.omega.min()) + extend
